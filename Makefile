@@ -1,0 +1,45 @@
+# flik-lab: `make train` then `make test` on a fresh machine with nothing but Python 3.10+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ARGS   ?=
+
+.PHONY: install train test test-fast lint format bench clean help
+
+help:
+	@echo "make train [ARGS='key=value ...']  train the default experiment (creates $(VENV) if missing)"
+	@echo "make test                          run the whole test suite on CPU"
+	@echo "make install | lint | format | bench | clean"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: install
+	$(BIN)/flik-lab train $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+format: install
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
+
+bench: install
+	$(BIN)/python bench/gan_throughput.py
+
+# removes caches and build files only: runs in outputs/ and the venv are kept (rm them yourself)
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache src/*.egg-info
+	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

@@ -1,0 +1,3 @@
+"""flik-lab: Lightning + Hydra experiments for the "GAN and RNN" course exercises."""
+
+__version__ = "0.1.0"

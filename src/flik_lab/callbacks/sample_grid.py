@@ -1,0 +1,51 @@
+"""Per-epoch grid of samples from a fixed noise batch: a PNG in the run and an image in each logger."""
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchvision.utils import make_grid, save_image
+
+
+def log_image(trainer: L.Trainer, key: str, image: torch.Tensor, step: int) -> None:
+    """Send a `(C, H, W)` image in [0, 1] to every active logger that stores images."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(key, image, global_step=step)
+        elif type(logger).__name__ == "WandbLogger":  # no wandb import for CSV-only runs
+            logger.log_image(key=key, images=[image], step=step)
+
+
+class SampleGrid(L.Callback):
+    """Decode the same `num_samples` latent vectors after every training epoch."""
+
+    def __init__(self, output_dir: str, num_samples: int = 64, nrow: int = 8, seed: int = 1234):
+        self.output_dir = Path(output_dir)
+        self.num_samples, self.nrow = num_samples, nrow
+        self.noise = torch.randn(num_samples, 0)  # sized on fit start, kept in checkpoints
+        self.seed = seed
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.noise.shape[1] != pl_module.latent_dim:
+            generator = torch.Generator().manual_seed(self.seed)
+            self.noise = torch.randn(self.num_samples, pl_module.latent_dim, generator=generator)
+
+    @torch.no_grad()
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        images = pl_module(self.noise.to(pl_module.device)).float().cpu()
+        pl_module.train(was_training)
+        grid = make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        save_image(grid, self.output_dir / f"epoch_{trainer.current_epoch:03d}.png")
+        log_image(trainer, "samples", grid, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+
+    def state_dict(self) -> dict:
+        return {"noise": self.noise}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.noise = state_dict["noise"]

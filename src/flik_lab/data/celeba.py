@@ -1,0 +1,113 @@
+"""`data=celeba`: CelebA aligned faces through torchvision, center-cropped to 64x64, attributes kept."""
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader
+from torchvision import transforms
+from torchvision.datasets import CelebA
+from torchvision.datasets.utils import check_integrity
+
+ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
+
+
+class _CelebAWithoutMD5(CelebA):
+    """torchvision's CelebA, trusting files it has been told are complete (tiny test trees)."""
+
+    def _check_integrity(self) -> bool:
+        return True
+
+
+def check_celeba_tree(root: Path, verify_md5: bool) -> None:
+    """Raise an error naming the first missing, HTML-instead-of-data, or corrupt CelebA file."""
+    folder = root / "celeba"
+    hint = (
+        f"CelebA must be laid out as torchvision expects: {folder}/img_align_celeba/*.jpg and the "
+        f"five annotation files {sorted(ANNOTATIONS)} in {folder}"
+    )
+    images = folder / "img_align_celeba"
+    if not images.is_dir():
+        zipped = folder / "img_align_celeba.zip"
+        extra = f" ({zipped} exists: extract it)" if zipped.exists() else ""
+        raise FileNotFoundError(f"missing image folder {images}{extra}. {hint}")
+    if next(images.glob("*.jpg"), None) is None:
+        raise FileNotFoundError(f"no .jpg images in {images}. {hint}")
+    for name, md5 in ANNOTATIONS.items():
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"missing annotation file {path}. {hint}")
+        head = path.read_bytes()[:512].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")):
+            raise ValueError(
+                f"{path} is an HTML page, not CelebA annotations: Google Drive's download quota page "
+                "was saved in place of the file. Download it again later or from a mirror."
+            )
+        if verify_md5 and not check_integrity(str(path), md5):
+            raise ValueError(f"{path} does not have the expected MD5 {md5}: partial or corrupt download")
+
+
+class CelebADataModule(L.LightningDataModule):
+    """Batches of `(image (N, 3, 64, 64) in [-1, 1], attributes (N, 40) in {0, 1})`."""
+
+    def __init__(
+        self,
+        data_dir: str,
+        batch_size: int = 128,
+        eval_batch_size: int = 256,
+        image_size: int = 64,
+        num_workers: int = 4,
+        download: bool = False,
+        verify_md5: bool = True,
+    ):
+        super().__init__()
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.num_workers = num_workers
+        self.download, self.verify_md5 = download, verify_md5
+        self.transform = transforms.Compose(
+            [
+                transforms.Resize(image_size),
+                transforms.CenterCrop(image_size),
+                transforms.ToTensor(),
+                transforms.Normalize([0.5] * 3, [0.5] * 3),
+            ]
+        )
+        self.splits: dict[str, CelebA] = {}
+
+    @property
+    def attr_names(self) -> list[str]:
+        return self.splits["train"].attr_names
+
+    def prepare_data(self) -> None:
+        if self.download:
+            CelebA(self.data_dir, split="all", download=True)
+        check_celeba_tree(self.data_dir, self.verify_md5)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        check_celeba_tree(self.data_dir, self.verify_md5)
+        dataset = CelebA if self.verify_md5 else _CelebAWithoutMD5
+        for split in ("train", "valid", "test"):
+            self.splits[split] = dataset(self.data_dir, split=split, target_type="attr",
+                                         transform=self.transform)  # fmt: skip
+
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.splits[split],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=True,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)

@@ -1,0 +1,44 @@
+"""Shared base for image data sets that fit in memory as one tensor, scaled to [-1, 1]."""
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from flik_lab.data.tensor_loader import batch_loader
+
+
+def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 `(N, H, W)` or `(N, C, H, W)` -> float32 `(N, C, H, W)` in [-1, 1] (the tanh range)."""
+    if images_uint8.dim() == 3:
+        images_uint8 = images_uint8.unsqueeze(1)
+    return images_uint8.float().div_(127.5).sub_(1.0)
+
+
+class ImageTensorDataModule(L.LightningDataModule):
+    """Subclasses fill `self.train_set`, `self.val_set`, `self.test_set` in `setup`."""
+
+    def __init__(self, batch_size: int = 64, eval_batch_size: int = 500, seed: int = 0):
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self.train_set: TensorDataset | None = None
+        self.val_set: TensorDataset | None = None
+        self.test_set: TensorDataset | None = None
+
+    def train_dataloader(self) -> DataLoader:
+        return batch_loader(self.train_set, self.batch_size, shuffle=True, drop_last=True, seed=self.seed)
+
+    def val_dataloader(self) -> DataLoader:
+        return batch_loader(self.val_set, self.eval_batch_size, shuffle=False, drop_last=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return batch_loader(self.test_set, self.eval_batch_size, shuffle=False, drop_last=False)
+
+
+def seeded_split(n: int, sizes: list[int], seed: int) -> list[torch.Tensor]:
+    """Index tensors of the given sizes from a seeded permutation of `range(n)`."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return list(torch.split(order, sizes))

@@ -1,0 +1,49 @@
+"""`data=mnist5k`: 5,000 real MNIST digits shipped inside the package (works offline)."""
+
+from importlib import resources
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split, to_unit_range
+
+ASSET = "mnist5k.npz"
+
+
+def load_mnist5k() -> tuple[torch.Tensor, torch.Tensor]:
+    """The shipped digits: uint8 images `(5000, 28, 28)` and int64 labels `(5000,)`."""
+    with resources.as_file(resources.files("flik_lab.assets") / ASSET) as path:
+        with np.load(path) as archive:
+            return torch.from_numpy(archive["images"]), torch.from_numpy(archive["labels"]).long()
+
+
+class MNIST5kDataModule(ImageTensorDataModule):
+    """The 5,000 digits split by seed into train / val / test (default 4,000 / 500 / 500)."""
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int = 500,
+        val_size: int = 500,
+        test_size: int = 500,
+        seed: int = 0,
+    ):
+        super().__init__(batch_size, eval_batch_size, seed)
+        self.val_size, self.test_size = val_size, test_size
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        images, labels = load_mnist5k()
+        n_train = len(images) - self.val_size - self.test_size
+        if n_train < self.batch_size:
+            raise ValueError(
+                f"val_size={self.val_size} + test_size={self.test_size} leave {n_train} of "
+                f"{len(images)} digits for training, fewer than batch_size={self.batch_size}"
+            )
+        images = to_unit_range(images)
+        splits = seeded_split(len(images), [n_train, self.val_size, self.test_size], self.seed)
+        self.train_set, self.val_set, self.test_set = (
+            TensorDataset(images[idx], labels[idx]) for idx in splits
+        )

@@ -1,0 +1,52 @@
+"""`flik-lab eval ckpt_path=...`: test metrics of a trained checkpoint (FID for GANs)."""
+
+import json
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.finish import finish_wandb
+from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.train_schema import register_schemas
+
+log = logging.getLogger(__name__)
+register_schemas()
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Test the checkpoint on `cfg.data`, or on the data it was trained with; returns the metrics."""
+    validate_config(cfg)
+    ckpt = load_checkpoint(cfg.ckpt_path)
+    if cfg.seed is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    data_cfg = cfg.data if cfg.data is not None else OmegaConf.create(ckpt["flik_lab"]["data"])
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(data_cfg)
+    model = model_from_checkpoint(ckpt)
+    loggers = instantiate_group(cfg.logger)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers)
+    trainer.test(model, datamodule=datamodule)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    out = Path(cfg.paths.output_dir) / "metrics.json"
+    out.write_text(json.dumps({"ckpt_path": str(cfg.ckpt_path), **metrics}, indent=2))
+    log.info("test metrics written to %s", out)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+def main(cfg: DictConfig) -> None:
+    failed = True
+    try:
+        evaluate(cfg)
+        failed = False
+    finally:
+        finish_wandb(failed)
+
+
+if __name__ == "__main__":
+    main()

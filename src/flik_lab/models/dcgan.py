@@ -1,0 +1,74 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) as plain `nn.Module`s."""
+
+import torch
+from torch import nn
+
+# image side -> (side after the first block, number of 2x up/down-sampling blocks)
+_LAYOUTS = {28: (7, 2), 64: (4, 4)}
+
+
+def _layout(image_size: int) -> tuple[int, int]:
+    if image_size not in _LAYOUTS:
+        raise ValueError(f"image_size={image_size} is not supported; expected one of {list(_LAYOUTS)}")
+    return _LAYOUTS[image_size]
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN init: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    """Latent `(N, latent_dim)` -> image `(N, channels, image_size, image_size)` in [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28, width: int = 64):
+        super().__init__()
+        start, n_up = _layout(image_size)
+        self.latent_dim = latent_dim
+        ch = width * 2 ** (n_up - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, ch, start, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
+        for _ in range(n_up - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(True),
+            ]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+
+
+class Discriminator(nn.Module):
+    """Image `(N, channels, image_size, image_size)` -> real/fake logit `(N,)`."""
+
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64):
+        super().__init__()
+        end, n_down = _layout(image_size)
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        ch = width
+        for _ in range(n_down - 1):
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            ch *= 2
+        # logits, not probabilities: BCE-with-logits is what autocast (bf16/16-mixed) allows
+        layers.append(nn.Conv2d(ch, 1, end, 1, 0))
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()

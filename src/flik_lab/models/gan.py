@@ -1,0 +1,113 @@
+"""The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+
+class GAN(L.LightningModule):
+    """Non-saturating GAN (Goodfellow et al. 2014) with one D step and one G step per batch."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        latent_dim: int = 100,
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.999,
+        grad_clip_norm: float | None = None,
+        fid: FrechetInceptionDistance | None = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["generator", "discriminator", "fid"], logger=False)
+        # Lightning refuses Trainer(gradient_clip_val) under manual optimization: we clip ourselves
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.fid = fid
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` latent vectors from the N(0, I) prior, on the module's device."""
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return z.to(self.device)
+
+    def configure_optimizers(self):
+        betas = (self.hparams.beta1, self.hparams.beta2)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
+        return opt_g, opt_d
+
+    def _optimize(self, optimizer, loss_fn) -> torch.Tensor:
+        """One step of `optimizer` on `loss_fn()`, computed with only its network trainable."""
+        self.toggle_optimizer(optimizer)
+        loss = loss_fn()
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.hparams.grad_clip_norm is not None:
+            self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
+        optimizer.step()
+        self.untoggle_optimizer(optimizer)
+        return loss.detach()
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real = batch[0]
+        opt_g, opt_d = self.optimizers()
+        fake = self.generator(self.noise(real.shape[0]))  # one G forward serves both steps
+        ones = torch.ones(real.shape[0], device=self.device)
+        zeros = torch.zeros_like(ones)
+        logits = {}
+
+        def d_loss() -> torch.Tensor:  # D: maximise log D(x) + log(1 - D(G(z)))
+            logits["real"] = self.discriminator(real)
+            logits["fake"] = self.discriminator(fake.detach())
+            return F.binary_cross_entropy_with_logits(
+                logits["real"], ones
+            ) + F.binary_cross_entropy_with_logits(logits["fake"], zeros)
+
+        def g_loss() -> torch.Tensor:  # G, non-saturating: maximise log D(G(z))
+            return F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
+
+        loss_d = self._optimize(opt_d, d_loss)
+        loss_g = self._optimize(opt_g, g_loss)
+        self.log_dict(
+            {
+                "train/loss_d": loss_d,
+                "train/loss_g": loss_g,
+                "train/d_real": torch.sigmoid(logits["real"].detach().float()).mean(),
+                "train/d_fake": torch.sigmoid(logits["fake"].detach().float()).mean(),
+            },
+            prog_bar=True,
+        )
+
+    def _update_fid(self, batch) -> None:
+        if self.fid is None:
+            return
+        real = batch[0]
+        self.fid.update(real, real=True)
+        self.fid.update(self.generator(self.noise(real.shape[0])), real=False)
+
+    def _log_fid(self, stage: str) -> None:
+        if self.fid is None:
+            return
+        self.log(f"{stage}/fid", self.fid.compute().float(), prog_bar=True)
+        self.fid.reset()
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._update_fid(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_fid("val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._update_fid(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_fid("test")

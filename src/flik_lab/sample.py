@@ -1,0 +1,60 @@
+"""`flik-lab sample ckpt_path=... num_samples=N output=x.png|x.npz`: draw images from a trained GAN."""
+
+import logging
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torchvision.utils import save_image
+
+from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.train_schema import register_schemas
+
+log = logging.getLogger(__name__)
+register_schemas()
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Generator output in [-1, 1] -> uint8 array `(N, C, H, W)` in [0, 255]."""
+    return ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def sample(cfg: DictConfig) -> list[Path]:
+    """Write a PNG grid of `num_samples` images (and the raw uint8 array for `.npz`); returns paths."""
+    validate_config(cfg)
+    if cfg.num_samples < 1:
+        raise ValueError(f"num_samples must be at least 1, got {cfg.num_samples}")
+    output = Path(cfg.output)
+    if output.suffix not in (".png", ".npz"):
+        raise ValueError(f"output={cfg.output} must end in .png or .npz")
+    output = output if output.is_absolute() else Path(cfg.paths.output_dir) / output
+    targets = [output.with_suffix(".png")] + ([output] if output.suffix == ".npz" else [])
+    existing = [str(p) for p in targets if p.exists()]
+    if existing:
+        raise FileExistsError(f"refusing to overwrite {existing}; choose another output=")
+
+    model = model_from_checkpoint(load_checkpoint(cfg.ckpt_path))
+    generator = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else 0)
+    with torch.no_grad():
+        images = model(model.noise(cfg.num_samples, generator=generator))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images.float(), targets[0], nrow=cfg.nrow, normalize=True, value_range=(-1, 1))
+    if output.suffix == ".npz":
+        np.savez_compressed(output, samples=to_uint8(images))
+    for path in targets:
+        log.info("wrote %s", path)
+    return targets
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
+def main(cfg: DictConfig) -> None:
+    for path in sample(cfg):
+        print(f"flik-lab: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""`flik-lab train`: compose the config, validate it, build everything, fit, test, report."""
+
+import logging
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.finish import finish_wandb
+from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.train_schema import register_schemas
+
+log = logging.getLogger(__name__)
+register_schemas()
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test)."""
+    validate_config(cfg)  # a typo or a wrong type fails here, before any data or model is built
+    if cfg.seed is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
+    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_group(cfg.callbacks)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    callbacks.append(ConfigInCheckpoint(resolved["model"], resolved["data"]))
+    loggers = instantiate_group(cfg.logger)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(resolved)  # nested for W&B; CSV/TensorBoard flatten it themselves
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    if cfg.test and not trainer.fast_dev_run:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+    log.info("run directory: %s", cfg.paths.output_dir)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    failed = True
+    try:
+        train(cfg)
+        failed = False
+    finally:
+        finish_wandb(failed)
+    print(f"flik-lab: run written to {cfg.paths.output_dir}")
+
+
+if __name__ == "__main__":
+    main()
