@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.finish import finish_wandb
+from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group
 from flik_lab.utils.train_schema import register_schemas
 
@@ -40,12 +40,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
 def main(cfg: DictConfig) -> None:
-    failed = True
-    try:
+    with finished_runs():
         evaluate(cfg)
-        failed = False
-    finally:
-        finish_wandb(failed)
 
 
 if __name__ == "__main__":

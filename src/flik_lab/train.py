@@ -1,6 +1,7 @@
 """`flik-lab train`: compose the config, validate it, build everything, fit, test, report."""
 
 import logging
+from pathlib import Path
 
 import hydra
 import lightning as L
@@ -9,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.finish import finish_wandb
+from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group
 from flik_lab.utils.train_schema import register_schemas
 
@@ -17,9 +18,20 @@ log = logging.getLogger(__name__)
 register_schemas()
 
 
+def refuse_to_overwrite(output_dir: Path, resuming: bool) -> None:
+    """A run directory that already holds checkpoints is only reused to resume from one of them."""
+    checkpoints = output_dir / "checkpoints"
+    if not resuming and checkpoints.is_dir() and any(checkpoints.iterdir()):
+        raise FileExistsError(
+            f"{checkpoints} already holds checkpoints; choose a new run directory or resume with "
+            "ckpt_path=<one of them>"
+        )
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test)."""
     validate_config(cfg)  # a typo or a wrong type fails here, before any data or model is built
+    refuse_to_overwrite(Path(cfg.paths.output_dir), resuming=cfg.ckpt_path is not None)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -45,12 +57,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
-    failed = True
-    try:
+    with finished_runs():
         train(cfg)
-        failed = False
-    finally:
-        finish_wandb(failed)
     print(f"flik-lab: run written to {cfg.paths.output_dir}")
 
 

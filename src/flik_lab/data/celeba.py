@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import CelebA
@@ -100,7 +101,7 @@ class CelebADataModule(L.LightningDataModule):
             drop_last=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            pin_memory=True,
+            pin_memory=torch.cuda.is_available(),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -74,7 +74,8 @@ def _check_node(node: DictConfig, key: str) -> None:
     try:
         merged = OmegaConf.merge(structured, values)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"invalid config at '{key}': {exc.msg}") from exc
+        where = f"{key}.{exc.full_key}" if exc.full_key else key
+        raise ConfigError(f"invalid config key '{where}' ({node._target_}): {exc.msg}") from exc
     missing = [f"{key}.{m}" for m in OmegaConf.missing_keys(merged)]
     if missing:
         raise ConfigError(f"missing required value(s) {missing} for {node._target_}")

@@ -1,0 +1,51 @@
+"""Every config file composes and validates; every data/model variant instantiates."""
+
+from pathlib import Path
+
+import hydra
+import pytest
+from omegaconf import OmegaConf
+
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+
+from .conftest import compose_config
+
+GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debug"]
+VARIANTS = [(g, p.stem) for g in GROUPS for p in sorted((Path(CONF_DIR) / g).glob("*.yaml"))]
+
+
+@pytest.mark.parametrize(("group", "variant"), VARIANTS, ids=[f"{g}={v}" for g, v in VARIANTS])
+def test_every_variant_composes_and_validates(group, variant, tmp_path):
+    cfg = compose_config("train", tmp_path, [f"{group}={variant}"])
+    validate_config(cfg)
+    assert OmegaConf.missing_keys(cfg) == set()
+
+
+@pytest.mark.parametrize("variant", ["gan_mnist", "gan_mnist5k", "gan_celeba"])
+def test_experiments_instantiate_their_model_and_data(variant, tmp_path):
+    cfg = compose_config("train", tmp_path, [f"experiment={variant}"])
+    model = hydra.utils.instantiate(cfg.model)
+    data = hydra.utils.instantiate(cfg.data)
+    assert type(model).__name__ == "GAN"
+    expected = {"gan_mnist": "MNISTDataModule", "gan_mnist5k": "MNIST5kDataModule"}
+    assert type(data).__name__ == expected.get(variant, "CelebADataModule")
+
+
+def test_variants_found():
+    assert {("experiment", "gan_mnist"), ("experiment", "gan_celeba"), ("trainer", "gpu")} <= set(
+        VARIANTS
+    )
+
+
+@pytest.mark.parametrize("name", ["eval", "sample"])
+def test_eval_and_sample_configs_compose(name, tmp_path):
+    cfg = compose_config(name, tmp_path, ["ckpt_path=some.ckpt"])
+    validate_config(cfg)
+
+
+def test_output_paths_are_absolute_and_inside_the_run(tmp_path):
+    cfg = compose_config("train", tmp_path)
+    assert cfg.callbacks.model_checkpoint.dirpath == f"{tmp_path}/checkpoints"
+    assert cfg.callbacks.sample_grid.output_dir == f"{tmp_path}/samples"
+    assert cfg.logger.csv.save_dir == str(tmp_path)

@@ -1,0 +1,30 @@
+"""DCGAN networks: shapes for MNIST and CelebA, output range, the paper's initialisation."""
+
+import pytest
+import torch
+
+from flik_lab.models.dcgan import Discriminator, Generator
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64)])
+def test_shapes_and_range(channels, size):
+    g = Generator(latent_dim=16, channels=channels, image_size=size, width=8)
+    d = Discriminator(channels=channels, image_size=size, width=8)
+    images = g(torch.randn(5, 16))
+    assert images.shape == (5, channels, size, size)
+    assert images.min() >= -1 and images.max() <= 1
+    assert d(images).shape == (5,)
+
+
+def test_dcgan_init():
+    g = Generator(width=64)
+    convs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    weights = torch.cat([m.weight.flatten() for m in convs])
+    assert abs(weights.mean().item()) < 1e-3 and abs(weights.std().item() - 0.02) < 1e-3
+    bns = [m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert abs(torch.cat([m.weight for m in bns]).mean().item() - 1.0) < 0.01
+
+
+def test_unsupported_size_is_named():
+    with pytest.raises(ValueError, match="image_size=32"):
+        Generator(image_size=32)

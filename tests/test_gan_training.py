@@ -1,0 +1,140 @@
+"""End to end on the shipped digits: train writes checkpoints, samples and FID; eval and sample reuse them."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from flik_lab.evaluate import evaluate
+from flik_lab.sample import sample
+from flik_lab.train import train
+
+from .conftest import QUICK, compose_config
+
+pytestmark = pytest.mark.slow
+
+
+def _metrics(run) -> list[dict]:
+    with open(run / "csv" / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_checkpoints_samples_and_fid(trained_gan):
+    assert (trained_gan / "checkpoints" / "last.ckpt").is_file()
+    assert list((trained_gan / "checkpoints").glob("epoch_*.ckpt")), "best checkpoint missing"
+    grid = Image.open(trained_gan / "samples" / "epoch_000.png")
+    assert grid.size == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 digits of 28 px with 2 px padding
+    rows = _metrics(trained_gan)
+    fids = [float(r["val/fid"]) for r in rows if r.get("val/fid")]
+    assert fids and all(np.isfinite(fids))
+    steps = [int(r["step"]) for r in rows if r.get("train/loss_d")]
+    assert max(steps) <= 4  # steps are counted in batches (4), not optimizer steps (8)
+    assert any(r.get("test/fid") for r in rows)
+    assert list((trained_gan / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_checkpoint_holds_its_config_and_loads_weights_only(trained_gan):
+    ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["flik_lab"]["model"]["_target_"] == "flik_lab.models.gan.GAN"
+    assert ckpt["flik_lab"]["data"]["_target_"].endswith("MNIST5kDataModule")
+
+
+def test_eval_reports_test_fid(trained_gan, tmp_path):
+    ckpt = trained_gan / "checkpoints" / "last.ckpt"
+    cfg = compose_config("eval", tmp_path, [f"ckpt_path={ckpt}", "+trainer.limit_test_batches=1",
+                                            "+trainer.enable_progress_bar=false"])  # fmt: skip
+    metrics = evaluate(cfg)
+    assert metrics["test/fid"] > 0
+    assert (tmp_path / "metrics.json").is_file()
+
+
+def test_sample_png_and_npz(trained_gan, tmp_path):
+    ckpt = trained_gan / "checkpoints" / "last.ckpt"
+    cfg = compose_config("sample", tmp_path, [f"ckpt_path={ckpt}", "num_samples=10", "output=s.npz"])
+    sample(cfg)
+    array = np.load(tmp_path / "s.npz")["samples"]
+    assert array.shape == (10, 1, 28, 28) and array.dtype == np.uint8
+    assert Image.open(tmp_path / "s.png").size[0] > 28
+    again = tmp_path / "again"
+    sample(compose_config("sample", again, [f"ckpt_path={ckpt}", "num_samples=10", "output=s.npz"]))
+    assert np.array_equal(np.load(again / "s.npz")["samples"], array)  # seeded
+    with pytest.raises(FileExistsError, match="s.npz"):
+        sample(cfg)  # never overwrites
+
+
+def test_eval_rejects_missing_and_foreign_checkpoints(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.ckpt"):
+        evaluate(compose_config("eval", tmp_path, [f"ckpt_path={tmp_path}/nope.ckpt"]))
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(ValueError, match="not written by `flik-lab train`"):
+        evaluate(compose_config("eval", tmp_path, [f"ckpt_path={foreign}"]))
+
+
+def test_bf16_mixed_on_cpu(tmp_path):
+    cfg = compose_config("train", tmp_path, [*QUICK, "trainer.precision=bf16-mixed", "test=false",
+                                             "trainer.limit_train_batches=2"])  # fmt: skip
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/loss_g"]) and np.isfinite(metrics["val/fid"])
+
+
+def test_gradient_clipping_by_the_module(tmp_path):
+    cfg = compose_config("train", tmp_path, [*QUICK, "model.grad_clip_norm=0.5", "test=false"])
+    assert np.isfinite(train(cfg)["train/loss_d"])
+
+
+def test_wandb_offline_run_leaves_its_files(tmp_path):
+    import wandb
+
+    from flik_lab.utils.finish import finish_wandb
+
+    cfg = compose_config("train", tmp_path, [*QUICK, "logger=[csv,wandb]", "test=false",
+                                             "logger.wandb.name=offline-check"])  # fmt: skip
+    train(cfg)
+    config = dict(wandb.run.config)
+    assert config["model"]["generator"]["_target_"] == "flik_lab.models.dcgan.Generator"  # nested
+    assert wandb.run.name == "offline-check" and wandb.run.settings.mode in ("offline", "dryrun")
+    finish_wandb(failed=False)
+    assert wandb.run is None
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    run_file = next(runs[0].glob("run-*.wandb")).read_bytes()  # what `wandb sync` uploads
+    assert b"flik_lab.models.dcgan.Generator" in run_file and b"val/fid" in run_file
+    assert list((runs[0] / "files" / "media" / "images").glob("samples_*.png"))
+
+
+def test_console_script_sample(trained_gan, tmp_path):
+    ckpt = trained_gan / "checkpoints" / "last.ckpt"
+    out = tmp_path / "cli.png"
+    cmd = [sys.executable, "-m", "flik_lab.cli", "sample", f"ckpt_path={ckpt}", f"output={out}",
+           "num_samples=4", f"paths.log_dir={tmp_path}"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert out.is_file() and str(out) in result.stdout
+
+
+def test_failed_job_finishes_its_wandb_run(tmp_path):
+    import wandb
+
+    from flik_lab.utils.finish import finished_runs
+
+    cfg = compose_config("train", tmp_path, [*QUICK, "logger=[csv,wandb]", "data.batch_size=5000"])
+    with pytest.raises(ValueError, match="batch_size=5000"), finished_runs():
+        train(cfg)  # the W&B run starts, then the data set is too small for the batch size
+    assert wandb.run is None
+
+
+def test_resume_and_refuse_to_overwrite(trained_gan, tmp_path):
+    with pytest.raises(FileExistsError, match="already holds checkpoints"):
+        train(compose_config("train", trained_gan, QUICK))
+    resumed = tmp_path / "resumed"
+    last = trained_gan / "checkpoints" / "last.ckpt"
+    cfg = compose_config("train", resumed, [*QUICK, "trainer.max_epochs=2", f"ckpt_path={last}",
+                                            "test=false"])  # fmt: skip
+    train(cfg)
+    epochs = {int(r["epoch"]) for r in _metrics(resumed) if r.get("val/fid")}
+    assert epochs == {1}  # continued with the second epoch, not from scratch
