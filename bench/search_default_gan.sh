@@ -24,3 +24,6 @@ run F_w32_b32_lr4e-4 $(w 32 32) data.batch_size=32 model.lr_g=4e-4 model.lr_d=4e
 run G_w32_b64_lr4e-4 $(w 32 32) data.batch_size=64 model.lr_g=4e-4 model.lr_d=4e-4 trainer.max_epochs=28
 run H_w64_b64_lr2e-4 $(w 64 64) data.batch_size=64 trainer.max_epochs=13
 run J_w32x16_b32_lr4e-4 $(w 32 16) data.batch_size=32 model.lr_g=4e-4 model.lr_d=4e-4 trainer.max_epochs=22
+# round 3: around the best of round 2 (F)
+run K_w32_b32_lrg4e-4_lrd2e-4 $(w 32 32) data.batch_size=32 model.lr_g=4e-4 model.lr_d=2e-4 trainer.max_epochs=20
+run L_w32_b32_lr6e-4 $(w 32 32) data.batch_size=32 model.lr_g=6e-4 model.lr_d=6e-4 trainer.max_epochs=20

@@ -27,8 +27,11 @@ def test_feature_extractor_is_frozen_float64():
     fid = mnist_fid()
     assert all(not p.requires_grad for p in fid.inception.parameters())
     assert fid.inception(torch.zeros(2, 1, 28, 28)).dtype == torch.float64
-    fid.train()
-    assert not fid.inception.training
+    digits = torch.rand(4, 1, 28, 28) * 2 - 1
+    fid.eval()
+    before = fid.inception(digits)
+    fid.train()  # Lightning switches every submodule to train mode during fit
+    assert torch.equal(fid.inception(digits), before)
 
 
 def test_shipped_classifier_recognises_held_out_digits():

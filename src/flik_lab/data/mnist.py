@@ -26,8 +26,9 @@ class MNISTDataModule(ImageTensorDataModule):
         val_size: int = 5000,
         download: bool = True,
         seed: int = 0,
+        on_device: bool = True,
     ):
-        super().__init__(batch_size, eval_batch_size, seed)
+        super().__init__(batch_size, eval_batch_size, seed, on_device)
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.val_size = val_size
         self.download = download
@@ -55,9 +56,7 @@ class MNISTDataModule(ImageTensorDataModule):
             "or use the 5,000 digits shipped with flik-lab offline: data=mnist5k"
         ) from error
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
+    def load_splits(self) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
         self.prepare_data()  # also checks the files when prepare_data ran on another node
         train = MNIST(self.data_dir, train=True, download=False)
         test = MNIST(self.data_dir, train=False, download=False)
@@ -66,6 +65,8 @@ class MNISTDataModule(ImageTensorDataModule):
             raise ValueError(f"val_size={self.val_size} leaves {n_train} MNIST training images")
         images = to_unit_range(train.data)
         train_idx, val_idx = seeded_split(len(images), [n_train, self.val_size], self.seed)
-        self.train_set = TensorDataset(images[train_idx], train.targets[train_idx])
-        self.val_set = TensorDataset(images[val_idx], train.targets[val_idx])
-        self.test_set = TensorDataset(to_unit_range(test.data), test.targets)
+        return (
+            TensorDataset(images[train_idx], train.targets[train_idx]),
+            TensorDataset(images[val_idx], train.targets[val_idx]),
+            TensorDataset(to_unit_range(test.data), test.targets),
+        )

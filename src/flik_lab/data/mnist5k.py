@@ -28,13 +28,12 @@ class MNIST5kDataModule(ImageTensorDataModule):
         val_size: int = 500,
         test_size: int = 500,
         seed: int = 0,
+        on_device: bool = True,
     ):
-        super().__init__(batch_size, eval_batch_size, seed)
+        super().__init__(batch_size, eval_batch_size, seed, on_device)
         self.val_size, self.test_size = val_size, test_size
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
+    def load_splits(self) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
         images, labels = load_mnist5k()
         n_train = len(images) - self.val_size - self.test_size
         if n_train < self.batch_size:
@@ -44,6 +43,4 @@ class MNIST5kDataModule(ImageTensorDataModule):
             )
         images = to_unit_range(images)
         splits = seeded_split(len(images), [n_train, self.val_size, self.test_size], self.seed)
-        self.train_set, self.val_set, self.test_set = (
-            TensorDataset(images[idx], labels[idx]) for idx in splits
-        )
+        return tuple(TensorDataset(images[idx], labels[idx]) for idx in splits)

@@ -1,7 +1,13 @@
 """DataLoaders over in-memory tensors that index a whole batch at once."""
 
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
 
 def batch_loader(

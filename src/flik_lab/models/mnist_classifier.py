@@ -29,7 +29,10 @@ class MNISTClassifier(nn.Module):
 
 
 class MNISTFeatures(nn.Module):
-    """Frozen feature extractor `(N, 1, 28, 28)` -> `(N, 128)` float64, for torchmetrics' FID."""
+    """Frozen feature extractor `(N, 1, 28, 28)` -> `(N, 128)` float64, for torchmetrics' FID.
+
+    The feature layers hold no dropout or BatchNorm, so train/eval mode does not change them.
+    """
 
     num_features = MNISTClassifier.num_features
 
@@ -37,9 +40,6 @@ class MNISTFeatures(nn.Module):
         super().__init__()
         self.classifier = classifier if classifier is not None else load_pretrained()
         self.classifier.eval().requires_grad_(False)
-
-    def train(self, mode: bool = True) -> "MNISTFeatures":
-        return super().train(False)  # always in eval mode (dropout off), whatever the parent does
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         # features in full precision even inside a bf16/16-mixed autocast region

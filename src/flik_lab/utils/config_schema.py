@@ -7,6 +7,7 @@ the key's full name before anything is instantiated or trained.
 
 import dataclasses
 import inspect
+import types
 import typing
 from typing import Any
 
@@ -27,7 +28,7 @@ def _field_type(annotation: Any) -> Any:
     if annotation in _SIMPLE:
         return annotation
     args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", ())):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1 and rest[0] in _SIMPLE and len(args) == 2:
             return typing.Optional[rest[0]]
