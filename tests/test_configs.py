@@ -12,12 +12,20 @@ from flik_lab.utils.config_schema import validate_config
 from .conftest import compose_config
 
 GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debug"]
-VARIANTS = [(g, p.stem) for g in GROUPS for p in sorted((Path(CONF_DIR) / g).glob("*.yaml"))]
+# files starting with "_" are shared parts of other variants, not variants themselves
+VARIANTS = [(g, p.stem) for g in GROUPS for p in sorted((Path(CONF_DIR) / g).glob("[!_]*.yaml"))]
+TEXT_MODELS = ["rnn", "lstm", "bilstm", "attention", "transformer"]
+
+
+def _with_companions(group: str, variant: str) -> list[str]:
+    """A text model needs the text data and callbacks beside it (the experiments set them together)."""
+    extra = ["data=imdb", "callbacks=text"] if group == "model" and variant in TEXT_MODELS else []
+    return [f"{group}={variant}", *extra]
 
 
 @pytest.mark.parametrize(("group", "variant"), VARIANTS, ids=[f"{g}={v}" for g, v in VARIANTS])
 def test_every_variant_composes_and_validates(group, variant, tmp_path):
-    cfg = compose_config("train", tmp_path, [f"{group}={variant}"])
+    cfg = compose_config("train", tmp_path, _with_companions(group, variant))
     validate_config(cfg)
     assert OmegaConf.missing_keys(cfg) == set()
 
@@ -33,14 +41,14 @@ def test_experiments_instantiate_their_model_and_data(variant, tmp_path):
 
 
 def test_variants_found():
-    assert {("experiment", "gan_mnist"), ("experiment", "gan_celeba"), ("trainer", "gpu")} <= set(
-        VARIANTS
+    assert {("experiment", "gan_mnist"), ("experiment", "gan_celeba"), ("trainer", "gpu")} <= set(VARIANTS)
+
+
+@pytest.mark.parametrize("name", ["eval", "sample", "explain"])
+def test_eval_sample_explain_configs_compose(name, tmp_path):
+    cfg = compose_config(
+        name, tmp_path, ["ckpt_path=some.ckpt", "text=fine" if name == "explain" else "seed=1"]
     )
-
-
-@pytest.mark.parametrize("name", ["eval", "sample"])
-def test_eval_and_sample_configs_compose(name, tmp_path):
-    cfg = compose_config(name, tmp_path, ["ckpt_path=some.ckpt"])
     validate_config(cfg)
 
 

@@ -7,6 +7,10 @@ COMMANDS = {
     "train": ("flik_lab.train", "fit a model (default: the GAN on the shipped MNIST digits)"),
     "eval": ("flik_lab.evaluate", "test metrics of a checkpoint: ckpt_path=..."),
     "sample": ("flik_lab.sample", "images from a GAN checkpoint: ckpt_path=... num_samples=N"),
+    "explain": (
+        "flik_lab.explain",
+        'a text classifier\'s prediction and attention: ckpt_path=... text="..."',
+    ),
 }
 
 

@@ -39,6 +39,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_group(cfg.callbacks)
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
     OmegaConf.save(resolved, Path(cfg.paths.output_dir) / "config.yaml")  # .hydra/ keeps ${...}
     callbacks.append(ConfigInCheckpoint(resolved["model"], resolved["data"]))
     loggers = instantiate_group(cfg.logger)

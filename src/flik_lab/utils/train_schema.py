@@ -49,8 +49,17 @@ class SampleSchema(RunSchema):
     output: str = "samples.png"
 
 
+@dataclass
+class ExplainSchema(RunSchema):
+    ckpt_path: str = MISSING
+    text: str = MISSING
+    output: str = "attention.png"
+    max_tokens: int = 400
+
+
 def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainSchema)
     store.store(name="eval_schema", node=EvalSchema)
     store.store(name="sample_schema", node=SampleSchema)
+    store.store(name="explain_schema", node=ExplainSchema)

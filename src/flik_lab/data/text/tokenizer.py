@@ -1,0 +1,42 @@
+"""The word-level IMDB tokenizer (Hugging Face `tokenizers`) and batch encoding into flat id arrays."""
+
+from itertools import chain
+
+import numpy as np
+from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
+from tokenizers.models import WordLevel
+from tokenizers.trainers import WordLevelTrainer
+
+PAD, UNK = "[PAD]", "[UNK]"
+PAD_ID, UNK_ID = 0, 1
+
+
+def build_tokenizer(texts: list[str], vocab_size: int, min_frequency: int, max_length: int) -> Tokenizer:
+    """Lowercased words and punctuation runs, `<br />` tags removed; `[PAD]`=0, `[UNK]`=1, truncating."""
+    tokenizer = Tokenizer(WordLevel(unk_token=UNK))
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # \w+|[^\w\s]+
+    trainer = WordLevelTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[PAD, UNK], show_progress=False
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
+    if (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) != (PAD_ID, UNK_ID):
+        raise RuntimeError(f"the trained vocabulary must start with {PAD}, {UNK}: {tokenizer.get_vocab()}")
+    tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+def encode(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text; a text the pre-tokenizer leaves nothing of becomes one `[UNK]`."""
+    return [encoding.ids or [UNK_ID] for encoding in tokenizer.encode_batch(texts)]
+
+
+def encode_flat(tokenizer: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All token ids concatenated (int32) and the `N + 1` offsets (int64) where each text starts."""
+    ids = encode(tokenizer, texts)
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum([len(row) for row in ids], out=offsets[1:])
+    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
+    return flat, offsets

@@ -1,0 +1,66 @@
+"""`flik-lab explain ckpt_path=... text="..."`: a text classifier's prediction and each token's weight."""
+
+import logging
+from pathlib import Path
+
+import hydra
+import matplotlib.pyplot as plt
+from omegaconf import DictConfig
+from tokenizers import Tokenizer
+
+from flik_lab.data.text.tokenizer import encode
+from flik_lab.plots.attention import Explained, attention_figure
+from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.explain import explain_ids
+from flik_lab.utils.train_schema import register_schemas
+
+log = logging.getLogger(__name__)
+register_schemas()
+TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict under its class name
+
+
+def explain(cfg: DictConfig) -> Explained:
+    """Predict `cfg.text`, print the tokens with their weights and write the heatmap PNG."""
+    validate_config(cfg)
+    if not cfg.text.strip():
+        raise ValueError('text is empty; expected a review, e.g. text="A wonderful film."')
+    output = Path(cfg.output)
+    output = output if output.is_absolute() else Path(cfg.paths.output_dir) / output
+    if output.exists():
+        raise FileExistsError(f"refusing to overwrite {output}; choose another output=")
+    ckpt = load_checkpoint(cfg.ckpt_path)
+    if "tokenizer" not in ckpt.get(TOKENIZER_KEY, {}):
+        raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
+    tokenizer = Tokenizer.from_str(ckpt[TOKENIZER_KEY]["tokenizer"])
+    model = model_from_checkpoint(ckpt)
+    (review,) = explain_ids(
+        model, encode(tokenizer, [cfg.text]), lambda ids: list(map(tokenizer.id_to_token, ids))
+    )
+
+    print(
+        f"p(positive) = {review.p_positive:.3f} -> {'positive' if review.p_positive >= 0.5 else 'negative'}"
+    )
+    if review.weights is None:
+        print(
+            f"{type(model.encoder).__name__} has no attention weights; train model=attention or transformer"
+        )
+        return review
+    for word, weight in zip(review.words, review.weights, strict=True):
+        print(f"{weight:8.4f}  {word}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig = attention_figure([review], max_tokens=cfg.max_tokens)
+    fig.savefig(output, dpi=100)
+    plt.close(fig)
+    print(f"flik-lab: heatmap written to {output}")
+    return review
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="explain")
+def main(cfg: DictConfig) -> None:
+    explain(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Sequence encoders of the course: embedded tokens `(N, T, E)` + lengths -> features, weights."""
+
+from flik_lab.models.text.attention import AttentionEncoder
+from flik_lab.models.text.bilstm import BiLSTMEncoder, reverse_within_lengths
+from flik_lab.models.text.lstm import LSTMEncoder
+from flik_lab.models.text.transformer import TransformerEncoder
+from flik_lab.models.text.vanilla_rnn import RNNEncoder, VanillaRNNCell, copy_cells_to_rnn
+
+__all__ = [
+    "AttentionEncoder",
+    "BiLSTMEncoder",
+    "LSTMEncoder",
+    "RNNEncoder",
+    "TransformerEncoder",
+    "VanillaRNNCell",
+    "copy_cells_to_rnn",
+    "reverse_within_lengths",
+]

@@ -1,0 +1,65 @@
+"""Exercise 13 as a LightningModule: embed tokens, encode with any sequence encoder, classify."""
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
+
+
+class TextClassifier(L.LightningModule):
+    """Sentiment classifier; `encoder` maps `(N, T, E)` embeddings and lengths to `(N, D)` features."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        vocab_size: int,
+        embed_dim: int = 128,
+        dropout: float = 0.3,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        pad_id: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["encoder"], logger=False)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.out_dim, 1)  # binary: one logit, positive = 1
+        metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()})
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits `(N,)` and the encoder's attention weights `(N, T)` (None if it has none)."""
+        features, weights = self.encoder(self.dropout(self.embedding(tokens)), lengths)
+        return self.head(self.dropout(features)).squeeze(-1), weights
+
+    def _loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, _ = self(batch["tokens"], batch["lengths"])
+        return F.binary_cross_entropy_with_logits(logits, batch["labels"].float()), logits
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, _ = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
+        return loss
+
+    def _evaluate(self, batch: dict, stage: str, metrics: MetricCollection) -> None:
+        loss, logits = self._loss(batch)
+        metrics.update(torch.sigmoid(logits.float()), batch["labels"])
+        self.log(f"{stage}/loss", loss, batch_size=len(batch["labels"]))
+        self.log_dict(metrics, prog_bar=stage == "val")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )

@@ -1,0 +1,59 @@
+"""Heatmaps of attention weights over the words of reviews (the course's "plots of what the model attends to")."""
+
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+@dataclass
+class Explained:
+    """One review: its words, the weight of each (None without attention), and p(positive)."""
+
+    words: list[str]
+    weights: np.ndarray | None
+    p_positive: float
+    label: int | None = None
+
+
+def attention_figure(reviews: list[Explained], max_tokens: int = 60, words_per_row: int = 20) -> plt.Figure:
+    """Each review's first `max_tokens` words in rows of `words_per_row`, coloured by their weight."""
+    lines = []
+    for review in reviews:
+        n = min(len(review.words), max_tokens)
+        lines.append([(review.words[i:j], review.weights[i:j]) for i, j in _chunks(n, words_per_row)])
+    height = sum(len(chunks) * 0.45 + 0.5 for chunks in lines)
+    fig, axes = plt.subplots(len(reviews), 1, figsize=(14, max(height, 1.5)), squeeze=False)
+    vmax = max(float(r.weights[:max_tokens].max()) for r in reviews) or 1.0
+    for ax, review, chunks in zip(axes[:, 0], reviews, lines, strict=True):
+        grid = np.full((len(chunks), words_per_row), np.nan)
+        for row, (_, weights) in enumerate(chunks):
+            grid[row, : len(weights)] = weights
+        ax.imshow(grid, cmap="Reds", vmin=0, vmax=vmax, aspect="auto")
+        for row, (words, _) in enumerate(chunks):
+            for col, word in enumerate(words):
+                ax.text(col, row, word, ha="center", va="center", fontsize=7)
+        truth = "" if review.label is None else f", label {'positive' if review.label else 'negative'}"
+        more = (
+            f" (first {max_tokens} of {len(review.words)} tokens)" if len(review.words) > max_tokens else ""
+        )
+        ax.set_title(f"p(positive) = {review.p_positive:.2f}{truth}{more}", fontsize=9, loc="left")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_tensor(fig: plt.Figure) -> torch.Tensor:
+    """`(3, H, W)` float image in [0, 1] of a drawn figure, for TensorBoard and W&B."""
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
+
+
+def _chunks(n: int, size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
