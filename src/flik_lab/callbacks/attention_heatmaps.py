@@ -1,4 +1,4 @@
-"""Per-epoch attention heatmaps of a few fixed validation reviews: PNGs in the run and images in the loggers."""
+"""Per-epoch attention heatmaps of a few fixed validation reviews: PNGs in the run, images in the loggers."""
 
 from pathlib import Path
 
@@ -34,6 +34,3 @@ class AttentionHeatmaps(L.Callback):
         step = trainer.fit_loop.epoch_loop._batches_that_stepped
         log_image(trainer, "attention", figure_to_tensor(fig), step=step)
         plt.close(fig)
-
-
-__all__ = ["AttentionHeatmaps", "Explained", "torch"]

@@ -1,4 +1,4 @@
-"""Heatmaps of attention weights over the words of reviews (the course's "plots of what the model attends to")."""
+"""Heatmaps of attention weights over the words of reviews: "plots of what the model attends to"."""
 
 from dataclasses import dataclass
 
