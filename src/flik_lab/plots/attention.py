@@ -34,9 +34,10 @@ def attention_figure(reviews: list[Explained], max_tokens: int = 60, words_per_r
         for row, (_, weights) in enumerate(chunks):
             grid[row, : len(weights)] = weights
         ax.imshow(grid, cmap="Reds", vmin=0, vmax=vmax, aspect="auto")
-        for row, (words, _) in enumerate(chunks):
-            for col, word in enumerate(words):
-                ax.text(col, row, word, ha="center", va="center", fontsize=7)
+        for row, (words, weights) in enumerate(chunks):
+            for col, (word, weight) in enumerate(zip(words, weights, strict=True)):
+                color = "white" if weight > 0.6 * vmax else "black"  # readable on dark cells
+                ax.text(col, row, word, ha="center", va="center", fontsize=7, color=color)
         truth = "" if review.label is None else f", label {'positive' if review.label else 'negative'}"
         more = (
             f" (first {max_tokens} of {len(review.words)} tokens)" if len(review.words) > max_tokens else ""
