@@ -102,8 +102,8 @@ def test_predictions_do_not_change_with_extra_padding(review_corpus, tmp_path):
     from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 
     run = tmp_path / "run"
-    overrides = [*_overrides("bilstm", review_corpus), "trainer.max_epochs=1", "+trainer.limit_train_batches=5",
-                 "test=false"]  # fmt: skip
+    quick = ["trainer.max_epochs=1", "+trainer.limit_train_batches=5", "test=false"]
+    overrides = [*_overrides("bilstm", review_corpus), *quick]
     train(compose_config("train", run, overrides))
     model = model_from_checkpoint(load_checkpoint(run / "checkpoints" / "last.ckpt"))
     tokens = torch.randint(2, 100, (3, 12))
