@@ -113,3 +113,23 @@ def test_predictions_do_not_change_with_extra_padding(review_corpus, tmp_path):
     padded = torch.cat([tokens, torch.zeros(3, 9, dtype=torch.long)], dim=1)
     with torch.no_grad():
         assert torch.allclose(model(tokens, lengths)[0], model(padded, lengths)[0], atol=1e-5)
+
+
+def test_hf_source_trains_through_datasets(review_corpus, tmp_path, monkeypatch):
+    """`data.source=hf` reads the hub dataset through `datasets`; here the "hub" is the local parquet files."""
+    import datasets
+
+    from flik_lab.data.text.sources import parquet_files
+
+    real_load = datasets.load_dataset
+    calls = []
+
+    def hub_from_local_files(name, **kwargs):
+        calls.append(name)
+        files = {split: str(path) for split, path in parquet_files(review_corpus).items()}
+        return real_load("parquet", data_files=files, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", hub_from_local_files)
+    overrides = [*_overrides("lstm", review_corpus), "data.source=hf", "trainer.max_epochs=1"]
+    metrics = train(compose_config("train", tmp_path, overrides))
+    assert calls == ["stanfordnlp/imdb"] and metrics["test/acc"] > 0.6
