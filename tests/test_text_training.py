@@ -116,7 +116,7 @@ def test_predictions_do_not_change_with_extra_padding(review_corpus, tmp_path):
 
 
 def test_hf_source_trains_through_datasets(review_corpus, tmp_path, monkeypatch):
-    """`data.source=hf` reads the hub dataset through `datasets`; here the "hub" is the local parquet files."""
+    """`data.source=hf` reads the hub dataset through `datasets`; here the "hub" is local parquet files."""
     import datasets
 
     from flik_lab.data.text.sources import parquet_files
