@@ -7,25 +7,40 @@ COMMANDS = {
     "train": ("flik_lab.train", "fit a model (default: the GAN on the shipped MNIST digits)"),
     "eval": ("flik_lab.evaluate", "test metrics of a checkpoint: ckpt_path=..."),
     "sample": ("flik_lab.sample", "images from a GAN checkpoint: ckpt_path=... num_samples=N"),
+    "latent interpolate": (
+        "flik_lab.latent.interpolate_command",
+        "paths between latent points: ckpt_path=...",
+    ),
+    "latent arithmetic": (
+        "flik_lab.latent.arithmetic_command",
+        'concept vectors: ckpt_path=... expr="7 - 1 + 0"',
+    ),
     "explain": (
         "flik_lab.explain",
         'a text classifier\'s prediction and attention: ckpt_path=... text="..."',
+    ),
+    "compare": (
+        "flik_lab.compare",
+        "table and plot of runs' metrics: "
+        "flik-lab compare outputs/train/multiruns/<sweep> [--metric val/fid]",
     ),
 }
 
 
 def usage() -> str:
     lines = ["usage: flik-lab <command> [key=value ...] [-m] [--help]", "", "commands:"]
-    lines += [f"  {name:8s}{text}" for name, (_, text) in COMMANDS.items()]
+    lines += [f"  {name:20s}{text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+    words = 2 if " ".join(sys.argv[1:3]) in COMMANDS else 1  # "latent interpolate" is one command
+    command = " ".join(sys.argv[1 : 1 + words])
+    if command not in COMMANDS:
         print(usage(), file=sys.stderr)
-        sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
-    module = importlib.import_module(COMMANDS[sys.argv[1]][0])
-    sys.argv = [sys.argv[0]] + sys.argv[2:]  # Hydra parses the overrides from sys.argv
+        sys.exit(0 if command in ("-h", "--help") else 2)
+    module = importlib.import_module(COMMANDS[command][0])
+    sys.argv = [sys.argv[0]] + sys.argv[1 + words :]  # Hydra parses the overrides from sys.argv
     module.main()
 
 

@@ -24,7 +24,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def sample(cfg: DictConfig) -> list[Path]:
-    """Write a PNG grid of `num_samples` images (and the raw uint8 array for `.npz`); returns paths."""
+    """Write a PNG grid of `num_samples` images, their latent vectors (`.latents.pt`) and, for `.npz`, the
+    raw uint8 array; returns the paths."""
     validate_config(cfg)
     if cfg.num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {cfg.num_samples}")
@@ -32,17 +33,20 @@ def sample(cfg: DictConfig) -> list[Path]:
     if output.suffix not in (".png", ".npz"):
         raise ValueError(f"output={cfg.output} must end in .png or .npz")
     output = output if output.is_absolute() else Path(cfg.paths.output_dir) / output
-    targets = [output.with_suffix(".png")] + ([output] if output.suffix == ".npz" else [])
+    latents_file = output.with_suffix(".latents.pt")  # reusable by `flik-lab latent interpolate latents=`
+    targets = [output.with_suffix(".png"), latents_file] + ([output] if output.suffix == ".npz" else [])
     existing = [str(p) for p in targets if p.exists()]
     if existing:
         raise FileExistsError(f"refusing to overwrite {existing}; choose another output=")
 
     model = model_from_checkpoint(load_checkpoint(cfg.ckpt_path))
     generator = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else 0)
+    latents = model.noise(cfg.num_samples, generator=generator)
     with torch.no_grad():
-        images = model(model.noise(cfg.num_samples, generator=generator))
+        images = model(latents)
     output.parent.mkdir(parents=True, exist_ok=True)
     save_image(images.float(), targets[0], nrow=cfg.nrow, normalize=True, value_range=(-1, 1))
+    torch.save(latents.cpu(), latents_file)
     if output.suffix == ".npz":
         np.savez_compressed(output, samples=to_uint8(images))
     for path in targets:

@@ -5,9 +5,9 @@ from pathlib import Path
 import lightning as L
 import matplotlib.pyplot as plt
 
-from flik_lab.callbacks.sample_grid import log_image
 from flik_lab.plots.attention import attention_figure, figure_to_tensor
 from flik_lab.utils.explain import explain_ids
+from flik_lab.utils.log_image import log_image
 
 
 class AttentionHeatmaps(L.Callback):
@@ -32,5 +32,5 @@ class AttentionHeatmaps(L.Callback):
         self.output_dir.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.output_dir / f"epoch_{trainer.current_epoch:03d}.png", dpi=100)
         step = trainer.fit_loop.epoch_loop._batches_that_stepped
-        log_image(trainer, "attention", figure_to_tensor(fig), step=step)
+        log_image(trainer.loggers, "attention", figure_to_tensor(fig), step=step)
         plt.close(fig)

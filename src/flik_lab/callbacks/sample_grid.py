@@ -4,17 +4,9 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
-
-def log_image(trainer: L.Trainer, key: str, image: torch.Tensor, step: int) -> None:
-    """Send a `(C, H, W)` image in [0, 1] to every active logger that stores images."""
-    for logger in trainer.loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_image(key, image, global_step=step)
-        elif type(logger).__name__ == "WandbLogger":  # no wandb import for CSV-only runs
-            logger.log_image(key=key, images=[image], step=step)
+from flik_lab.utils.log_image import log_image
 
 
 class SampleGrid(L.Callback):
@@ -42,7 +34,7 @@ class SampleGrid(L.Callback):
         grid = make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.output_dir / f"epoch_{trainer.current_epoch:03d}.png")
-        log_image(trainer, "samples", grid, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+        log_image(trainer.loggers, "samples", grid, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
 
     def state_dict(self) -> dict:
         return {"noise": self.noise}

@@ -79,6 +79,10 @@ class CelebADataModule(L.LightningDataModule):
     def attr_names(self) -> list[str]:
         return self.splits["train"].attr_names
 
+    def state_dict(self) -> dict:
+        """Saved in checkpoints: the attribute names, in the order of the label vectors."""
+        return {"attr_names": list(self.attr_names)} if self.splits else {}
+
     def prepare_data(self) -> None:
         if self.download:
             CelebA(self.data_dir, split="all", download=True)

@@ -57,9 +57,33 @@ class ExplainSchema(RunSchema):
     max_tokens: int = 400
 
 
+@dataclass
+class LatentInterpolateSchema(RunSchema):
+    ckpt_path: str = MISSING
+    method: str = "slerp"
+    steps: int = 10
+    pairs: Any = 4  # a count of random pairs, or [[i, j], ...] indices into `latents`
+    latents: Optional[str] = None
+    frame_ms: int = 120
+
+
+@dataclass
+class LatentArithmeticSchema(RunSchema):
+    ckpt_path: str = MISSING
+    expr: str = MISSING
+    classifier_ckpt: Optional[str] = None
+    num_samples: int = 2000
+    confidence: float = 0.9
+    min_count: int = 10
+    num_neighbours: int = 8
+    neighbour_std: float = 0.25
+
+
 def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainSchema)
     store.store(name="eval_schema", node=EvalSchema)
     store.store(name="sample_schema", node=SampleSchema)
     store.store(name="explain_schema", node=ExplainSchema)
+    store.store(name="latent_interpolate_schema", node=LatentInterpolateSchema)
+    store.store(name="latent_arithmetic_schema", node=LatentArithmeticSchema)

@@ -1,0 +1,86 @@
+"""`flik-lab latent interpolate ckpt_path=... steps=... pairs=...`: decode paths between latent points."""
+
+import logging
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, ListConfig
+from torchvision.utils import save_image
+
+from flik_lab.latent.gan_checkpoint import load_gan
+from flik_lab.latent.images import unit_grid, write_gif
+from flik_lab.latent.interpolation import interpolate
+from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.finish import finished_runs
+from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.log_image import log_image
+from flik_lab.utils.train_schema import register_schemas
+
+log = logging.getLogger(__name__)
+register_schemas()
+
+
+def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start and end latents `(P, d)`: seeded random pairs, or index pairs into a saved `latents` file."""
+    if cfg.latents is None:
+        if not isinstance(cfg.pairs, int) or cfg.pairs < 1:
+            raise ValueError(
+                f"pairs={cfg.pairs}: without latents=, pairs is the number of random pairs (>= 1)"
+            )
+        z = torch.randn(2, cfg.pairs, latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+        return z[0], z[1]
+    path = Path(cfg.latents)
+    if not path.is_file():
+        raise FileNotFoundError(f"latents={path} does not exist; expected a .pt written by `flik-lab sample`")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, torch.Tensor) or saved.dim() != 2 or saved.shape[1] != latent_dim:
+        raise ValueError(f"latents={path} must hold a (N, {latent_dim}) tensor of latent vectors")
+    if not isinstance(cfg.pairs, ListConfig) or not all(len(p) == 2 for p in cfg.pairs):
+        raise ValueError(f"pairs={cfg.pairs}: with latents=, give index pairs, e.g. pairs=[[0,5],[3,7]]")
+    index = torch.tensor([list(p) for p in cfg.pairs])
+    if index.min() < 0 or index.max() >= len(saved):
+        raise ValueError(f"pairs={cfg.pairs} index outside the {len(saved)} vectors of latents={path}")
+    return saved[index[:, 0]], saved[index[:, 1]]
+
+
+@torch.no_grad()
+def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
+    """Write `interpolation_<method>.png` (a row per pair), the GIF and the paths' latents; returns paths."""
+    validate_config(cfg)
+    out = Path(cfg.paths.output_dir)
+    files = {k: out / f"interpolation_{cfg.method}.{k}" for k in ("png", "gif", "pt")}
+    existing = [str(p) for p in files.values() if p.exists()]
+    if existing:
+        raise FileExistsError(f"refusing to overwrite {existing}")
+    gan, _ = load_gan(cfg.ckpt_path)
+    start, end = endpoints(cfg, gan.latent_dim)
+    paths = torch.stack([interpolate(a, b, cfg.steps, cfg.method) for a, b in zip(start, end, strict=True)])
+    images = gan(paths.flatten(0, 1).to(gan.device)).unflatten(0, paths.shape[:2])  # (P, steps, C, H, W)
+
+    out.mkdir(parents=True, exist_ok=True)
+    grid = unit_grid(images.flatten(0, 1), nrow=cfg.steps)
+    save_image(grid, files["png"])
+    write_gif(
+        [unit_grid(images[:, s], nrow=len(images)) for s in range(cfg.steps)], files["gif"], cfg.frame_ms
+    )
+    torch.save({"method": cfg.method, "latents": paths.cpu()}, files["pt"])
+    with finished_runs():
+        loggers = instantiate_group(cfg.logger)
+        log_image(loggers, f"interpolation_{cfg.method}", grid, step=0)
+        for logger in loggers:
+            logger.finalize("success")
+    for path in files.values():
+        log.info("wrote %s", path)
+    return files
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="latent_interpolate")
+def main(cfg: DictConfig) -> None:
+    for path in interpolate_latents(cfg).values():
+        print(f"flik-lab: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
