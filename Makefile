@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install train test test-fast lint format bench clean help
+.PHONY: install train test test-fast lint format bench latent-demo clean help
 
 help:
 	@echo "make train [ARGS='key=value ...']  train the default experiment (creates $(VENV) if missing)"
 	@echo "make test                          run the whole test suite on CPU"
-	@echo "make install | lint | format | bench | clean"
+	@echo "make install | lint | format | bench | latent-demo | clean"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ format: install
 
 bench: install
 	$(BIN)/python bench/gan_throughput.py
+
+# interpolation grid + GIF and "7 - 1 + 0" on the newest `make train` checkpoint
+latent-demo: install
+	@ckpt=$$(ls -t outputs/train/runs/*/checkpoints/last.ckpt 2>/dev/null | head -1); \
+	test -n "$$ckpt" || { echo "no checkpoint under outputs/train/runs: run make train first"; exit 1; }; \
+	$(BIN)/flik-lab latent interpolate ckpt_path=$$ckpt pairs=6 steps=10 && \
+	$(BIN)/flik-lab latent arithmetic ckpt_path=$$ckpt expr="7 - 1 + 0"
 
 # removes caches and build files only: runs in outputs/ and the venv are kept (rm them yourself)
 clean:
