@@ -19,6 +19,10 @@ COMMANDS = {
         "flik_lab.explain",
         'a text classifier\'s prediction and attention: ckpt_path=... text="..."',
     ),
+    "tune": (
+        "flik_lab.tune",
+        "Optuna search over train runs, with pruning: hparams_search=gan_fid [n_trials=N] [study_dir=...]",
+    ),
     "compare": (
         "flik_lab.compare",
         "table and plot of runs' metrics: "

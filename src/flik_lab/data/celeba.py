@@ -4,10 +4,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 from torchvision import transforms
 from torchvision.datasets import CelebA
 from torchvision.datasets.utils import check_integrity
+
+from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
 
 ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
 
@@ -98,10 +100,17 @@ class CelebADataModule(L.LightningDataModule):
                                          transform=self.transform)  # fmt: skip
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        world, rank = world_and_rank(self.trainer)
+        dataset = self.splits[split]
+        sampler = None
+        if world > 1:  # each rank its own shard; the configured batch sizes are global
+            sampler = DistributedSampler(dataset, world, rank, shuffle=shuffle, seed=0, drop_last=shuffle)
+            batch_size = per_rank_batch_size(batch_size, world) if shuffle else -(-batch_size // world)
         return DataLoader(
-            self.splits[split],
+            dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
+            shuffle=shuffle if sampler is None else None,
+            sampler=sampler,
             drop_last=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

@@ -4,6 +4,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
 from flik_lab.data.tensor_loader import batch_loader
 
 
@@ -46,13 +47,19 @@ class ImageTensorDataModule(L.LightningDataModule):
         self.train_set, self.val_set, self.test_set = splits
 
     def train_dataloader(self) -> DataLoader:
-        return batch_loader(self.train_set, self.batch_size, shuffle=True, drop_last=True, seed=self.seed)
+        world, rank = world_and_rank(self.trainer)
+        batch_size = per_rank_batch_size(self.batch_size, world)  # the config states the global size
+        return batch_loader(self.train_set, batch_size, True, True, self.seed, world, rank)
 
     def val_dataloader(self) -> DataLoader:
-        return batch_loader(self.val_set, self.eval_batch_size, shuffle=False, drop_last=False)
+        return self._eval_loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        return batch_loader(self.test_set, self.eval_batch_size, shuffle=False, drop_last=False)
+        return self._eval_loader(self.test_set)
+
+    def _eval_loader(self, dataset: TensorDataset) -> DataLoader:
+        world, rank = world_and_rank(self.trainer)
+        return batch_loader(dataset, -(-self.eval_batch_size // world), False, False, None, world, rank)
 
 
 def seeded_split(n: int, sizes: list[int], seed: int) -> list[torch.Tensor]:

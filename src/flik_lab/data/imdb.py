@@ -15,6 +15,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from flik_lab.data.image_tensors import seeded_split
+from flik_lab.data.sharding import ShardedBatchSampler, per_rank_batch_size, world_and_rank
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
 from flik_lab.data.text.tokenizer import PAD_ID, UNK_ID, build_tokenizer, encode, encode_flat
@@ -236,8 +237,13 @@ class IMDBDataModule(L.LightningDataModule):
             )
 
     def _loader(self, split: TokenizedSplit, batch_size: int, shuffle: bool) -> DataLoader:
+        world, rank = world_and_rank(self.trainer)
+        if world > 1:  # the configured batch sizes are global; each rank takes its share of the batches
+            batch_size = per_rank_batch_size(batch_size, world) if shuffle else -(-batch_size // world)
         sampler = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
+        if world > 1:
+            sampler = ShardedBatchSampler(sampler, world, rank, even=shuffle)
         return DataLoader(
             split,
             batch_sampler=sampler,

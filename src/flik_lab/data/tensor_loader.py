@@ -1,21 +1,24 @@
-"""DataLoaders over in-memory tensors that index a whole batch at once."""
+"""DataLoaders over in-memory tensors that index a whole batch at once, sharded across DDP ranks."""
 
 import torch
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+from flik_lab.data.sharding import ShardedBatchSampler
 
 
 def batch_loader(
-    dataset: TensorDataset, batch_size: int, shuffle: bool, drop_last: bool, seed: int | None = None
+    dataset: TensorDataset,
+    batch_size: int,
+    shuffle: bool,
+    drop_last: bool,
+    seed: int | None = None,
+    world_size: int = 1,
+    rank: int = 0,
 ) -> DataLoader:
     """A DataLoader whose sampler yields index lists: one tensor gather per batch, no collate.
 
-    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU.
+    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU. `batch_size`
+    is per rank; every rank shuffles with the same seed and takes its own share of the batches.
     """
     if shuffle:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -23,4 +26,6 @@ def batch_loader(
     else:
         sampler = SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
+    if world_size > 1:
+        batches = ShardedBatchSampler(batches, world_size, rank, even=shuffle)
     return DataLoader(dataset, sampler=batches, batch_size=None)

@@ -3,6 +3,7 @@
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -30,6 +31,13 @@ class GAN(L.LightningModule):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.fid = fid
+
+    def setup(self, stage: str) -> None:
+        strategy = self.trainer.strategy
+        if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get("find_unused_parameters"):
+            # each of the two backward passes leaves the other network without gradients: DDP's reducer
+            # must look for unused parameters (Lightning #20328); set before the model is wrapped
+            strategy._ddp_kwargs["find_unused_parameters"] = True
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)

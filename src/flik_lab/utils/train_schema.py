@@ -1,4 +1,4 @@
-"""Structured schemas of the top-level `train.yaml` / `eval.yaml` / `sample.yaml` keys."""
+"""Structured schemas of the top-level `train.yaml` / `eval.yaml` / `sample.yaml` / `tune.yaml` keys."""
 
 # OmegaConf 2.3 understands typing.Optional, not PEP 604 unions, in structured configs
 from dataclasses import dataclass, field
@@ -79,6 +79,52 @@ class LatentArithmeticSchema(RunSchema):
     neighbour_std: float = 0.25
 
 
+@dataclass
+class ParamSchema:
+    """One searched key of `hparams_search.params`: a float/int range or categorical choices."""
+
+    type: str = MISSING  # float | int | categorical
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    choices: Optional[list[Any]] = None
+
+
+@dataclass
+class SamplerSchema:
+    type: str = "tpe"  # tpe | random
+    seed: Optional[int] = None
+
+
+@dataclass
+class PrunerSchema:
+    type: str = "median"  # median | none
+    n_startup_trials: int = 5  # completed trials before any trial is pruned
+    n_warmup_steps: int = 0  # validation epochs of a trial before it may be pruned
+
+
+@dataclass
+class HparamsSearchSchema:
+    metric: str = MISSING
+    direction: str = MISSING  # minimize | maximize
+    n_trials: int = 20
+    sampler: SamplerSchema = field(default_factory=SamplerSchema)
+    pruner: PrunerSchema = field(default_factory=PrunerSchema)
+    params: dict[str, ParamSchema] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)  # train overrides every trial gets
+
+
+@dataclass
+class TuneSchema:
+    task_name: str = MISSING
+    paths: PathsSchema = field(default_factory=PathsSchema)
+    hparams_search: HparamsSearchSchema = field(default_factory=HparamsSearchSchema)
+    study_name: str = "tune"
+    study_dir: Optional[str] = None  # an earlier sweep directory whose study goes on
+    n_trials: Optional[int] = None  # None: hparams_search.n_trials
+    train_overrides: list[str] = field(default_factory=list)
+
+
 def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainSchema)
@@ -87,3 +133,4 @@ def register_schemas() -> None:
     store.store(name="explain_schema", node=ExplainSchema)
     store.store(name="latent_interpolate_schema", node=LatentInterpolateSchema)
     store.store(name="latent_arithmetic_schema", node=LatentArithmeticSchema)
+    store.store(name="tune_schema", node=TuneSchema)
