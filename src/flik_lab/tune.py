@@ -116,6 +116,10 @@ def check_train_config(search: DictConfig, fixed: list[str], sweep_dir: Path) ->
     """Compose and validate what every trial shares once, so that a typo fails before any training."""
     cfg = compose_train([*fixed, f"paths.output_dir={sweep_dir}"])
     validate_config(cfg)
+    devices = cfg.trainer.get("devices", 1)
+    if devices not in (1, "1") and not (OmegaConf.is_list(devices) and len(devices) == 1):
+        # extra DDP ranks would re-run the command line: the tune command, not this trial
+        raise ConfigError(f"trainer.devices={devices}: flik-lab tune trains each trial on one device")
     for key in search.params:
         if not key.startswith("+") and OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT:
             raise ConfigError(f"hparams_search.params.{key}: no such key in the train config of {fixed}")
@@ -204,6 +208,7 @@ def run_trial(study: optuna.Study, search: DictConfig, fixed: list[str], sweep_d
         study.tell(trial, state=TrialState.FAIL)
         raise
     finish_wandb(failed=False)
+    log.info("trial %d: %s=%.4g", trial.number, search.metric, value)
     return study.tell(trial, value).state
 
 

@@ -4,10 +4,13 @@ import lightning as L
 
 
 class ConfigInCheckpoint(L.Callback):
-    """Adds `checkpoint["flik_lab"] = {"model": ..., "data": ...}` (plain containers)."""
+    """Adds `checkpoint["flik_lab"] = {"model": ..., "data": ..., "wandb_run_id": ...}` (plain containers)."""
 
     def __init__(self, model: dict, data: dict):
         self.config = {"model": model, "data": data}
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        checkpoint["flik_lab"] = self.config
+        checkpoint["flik_lab"] = dict(self.config)
+        for logger in trainer.loggers:
+            if type(logger).__name__ == "WandbLogger":  # resuming continues this W&B run
+                checkpoint["flik_lab"]["wandb_run_id"] = logger.version

@@ -5,6 +5,7 @@ would start its own sweep and its own output directories. Here a rank re-runs th
 job's overrides only, in RUN mode, in this job's output directory.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -45,13 +46,17 @@ def end_other_ranks(trainer: L.Trainer, failed: bool) -> None:
     for thread in threading.enumerate():
         if thread.name == "child-process-observer":
             thread._finished = True  # its loop stops at the next check
-    for proc in getattr(getattr(trainer.strategy, "launcher", None), "procs", []):
+    procs = getattr(getattr(trainer.strategy, "launcher", None), "procs", [])
+    for proc in procs:
         if failed and proc.poll() is None:
             proc.kill()
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+    if procs:  # the launcher exported these for its children; left set, the next job would not launch any
+        for name in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            os.environ.pop(name, None)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # Lightning leaves the group up: the next job of the sweep would sync its metrics with dead ranks
         torch.distributed.destroy_process_group()

@@ -87,7 +87,7 @@ class ParamSchema:
     low: Optional[float] = None
     high: Optional[float] = None
     log: bool = False
-    choices: Optional[list[Any]] = None
+    choices: list[Any] = field(default_factory=list)
 
 
 @dataclass
