@@ -80,7 +80,7 @@ def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
 
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    # 33 is not divisible by the two DDP ranks: job 0 fails with an error naming the key; job 1 runs on one CPU
+    # 33 does not divide across two DDP ranks: job 0 fails with an error naming the key; job 1 runs on one CPU
     result = flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu,cpu", "data.batch_size=33", *TINY,
                       f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode != 0
