@@ -59,7 +59,7 @@ class ImageTensorDataModule(L.LightningDataModule):
 
     def _eval_loader(self, dataset: TensorDataset) -> DataLoader:
         world, rank = world_and_rank(self.trainer)
-        return batch_loader(dataset, -(-self.eval_batch_size // world), False, False, None, world, rank)
+        return batch_loader(dataset, self.eval_batch_size, False, False, None, world, rank)
 
 
 def seeded_split(n: int, sizes: list[int], seed: int) -> list[torch.Tensor]:

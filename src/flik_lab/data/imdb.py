@@ -238,12 +238,12 @@ class IMDBDataModule(L.LightningDataModule):
 
     def _loader(self, split: TokenizedSplit, batch_size: int, shuffle: bool) -> DataLoader:
         world, rank = world_and_rank(self.trainer)
-        if world > 1:  # the configured batch sizes are global; each rank takes its share of the batches
-            batch_size = per_rank_batch_size(batch_size, world) if shuffle else -(-batch_size // world)
+        if world > 1 and shuffle:  # the configured batch size is global; each rank takes its share
+            batch_size = per_rank_batch_size(batch_size, world)
         sampler = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
         if world > 1:
-            sampler = ShardedBatchSampler(sampler, world, rank, even=shuffle)
+            sampler = ShardedBatchSampler(sampler, world, rank, split=not shuffle)
         return DataLoader(
             split,
             batch_sampler=sampler,

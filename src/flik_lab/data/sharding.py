@@ -22,14 +22,15 @@ def per_rank_batch_size(global_batch_size: int, world_size: int, key: str = "dat
 
 
 class ShardedBatchSampler(Sampler[list[int]]):
-    """Rank `rank` of `world_size` takes every `world_size`-th batch of `batches`.
+    """The share of rank `rank` of the batches that every rank builds alike (same seed, same epoch).
 
-    Every rank builds the same batches (same seed, same epoch), so the shards are disjoint. With `even`
-    (training) the tail is cut so that all ranks run the same number of steps, as DDP requires.
+    Training (`split=False`): every `world_size`-th batch, the tail cut so that all ranks take the same
+    number of steps, as DDP requires. Evaluation (`split=True`): each batch is split across the ranks,
+    so every example is seen exactly once and no rank is left without batches.
     """
 
-    def __init__(self, batches: Iterable[list[int]], world_size: int, rank: int, even: bool = True):
-        self.batches, self.world_size, self.rank, self.even = batches, world_size, rank, even
+    def __init__(self, batches: Iterable[list[int]], world_size: int, rank: int, split: bool = False):
+        self.batches, self.world_size, self.rank, self.split = batches, world_size, rank, split
         self.sampler = getattr(batches, "sampler", None)  # Lightning calls set_epoch through `.sampler`
 
     def set_epoch(self, epoch: int) -> None:
@@ -37,11 +38,11 @@ class ShardedBatchSampler(Sampler[list[int]]):
             self.batches.set_epoch(epoch)
 
     def __len__(self) -> int:
-        n = len(self.batches)
-        return n // self.world_size if self.even else len(range(self.rank, n, self.world_size))
+        return sum(1 for _ in self)
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = list(self.batches)
-        if self.even:
-            batches = batches[: len(batches) // self.world_size * self.world_size]
+        batches = [list(batch) for batch in self.batches]
+        if self.split:
+            return iter([b[self.rank :: self.world_size] for b in batches if len(b) > self.rank])
+        batches = batches[: len(batches) // self.world_size * self.world_size]
         return iter(batches[self.rank :: self.world_size])

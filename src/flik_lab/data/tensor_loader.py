@@ -17,8 +17,8 @@ def batch_loader(
 ) -> DataLoader:
     """A DataLoader whose sampler yields index lists: one tensor gather per batch, no collate.
 
-    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU. `batch_size`
-    is per rank; every rank shuffles with the same seed and takes its own share of the batches.
+    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU. Under DDP every
+    rank shuffles with the same seed and takes its share (see `ShardedBatchSampler`).
     """
     if shuffle:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -27,5 +27,5 @@ def batch_loader(
         sampler = SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
     if world_size > 1:
-        batches = ShardedBatchSampler(batches, world_size, rank, even=shuffle)
+        batches = ShardedBatchSampler(batches, world_size, rank, split=not shuffle)
     return DataLoader(dataset, sampler=batches, batch_size=None)

@@ -50,7 +50,7 @@ class TextClassifier(L.LightningModule):
     def _evaluate(self, batch: dict, stage: str, metrics: MetricCollection) -> None:
         loss, logits = self._loss(batch)
         metrics.update(torch.sigmoid(logits.float()), batch["labels"])
-        self.log(f"{stage}/loss", loss, batch_size=len(batch["labels"]))
+        self.log(f"{stage}/loss", loss, batch_size=len(batch["labels"]), sync_dist=True)
         self.log_dict(metrics, prog_bar=stage == "val")
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:

@@ -45,7 +45,7 @@ def end_other_ranks(trainer: L.Trainer, failed: bool) -> None:
     """
     for thread in threading.enumerate():
         if thread.name == "child-process-observer":
-            thread._finished = True  # its loop stops at the next check
+            thread._child_processes = []  # nothing left to watch: its next check ends the thread
     procs = getattr(getattr(trainer.strategy, "launcher", None), "procs", [])
     for proc in procs:
         if failed and proc.poll() is None:
