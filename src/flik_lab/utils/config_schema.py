@@ -91,6 +91,8 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 def _walk(node: Any, key: str) -> None:
+    if isinstance(node, DictConfig | ListConfig) and node._is_none():  # an Optional container left None
+        return
     if isinstance(node, DictConfig):
         if "_target_" in node:
             _check_node(node, key or "<root>")
