@@ -1,0 +1,60 @@
+"""Hydra launchers: SLURM config and environment, submitit's local executor and joblib, for real."""
+
+from pathlib import Path
+
+import lightning as L
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from lightning.fabric.plugins.environments import SLURMEnvironment
+
+from flik_lab.utils.conf_dir import CONF_DIR
+
+from .test_sweeps import TINY, flik_lab
+
+
+def test_slurm_launcher_config_matches_the_trainer():
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", ["hydra/launcher=slurm", "trainer=ddp_multinode", "trainer.num_nodes=4",
+                                "hydra.launcher.partition=gpu"], return_hydra_config=True)  # fmt: skip
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
+    assert launcher.nodes == 4 and launcher.tasks_per_node == launcher.gpus_per_node == 8
+    assert launcher.max_num_timeout > 0 and launcher.signal_delay_s > 0  # requeue on preemption
+    assert cfg.trainer.devices == 8 and cfg.trainer.strategy == "ddp"
+
+
+def test_ranks_come_from_slurm_not_from_relaunching(monkeypatch):
+    slurm = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_PROCID": "1", "SLURM_LOCALID": "1",
+             "SLURM_NODEID": "0", "SLURM_JOB_ID": "123", "SLURM_JOB_NAME": "flik", "SLURM_NODELIST": "node1"}  # fmt: skip
+    for key, value in slurm.items():
+        monkeypatch.setenv(key, value)
+    trainer = L.Trainer(accelerator="cpu", devices=2, strategy="ddp", logger=False)
+    environment = trainer.strategy.cluster_environment
+    assert isinstance(environment, SLURMEnvironment) and environment.creates_processes_externally
+    assert (trainer.global_rank, trainer.world_size) == (1, 2)
+
+
+def _job_metrics(job: Path) -> pd.DataFrame:
+    return pd.read_csv(job / "csv" / "metrics.csv")
+
+
+@pytest.mark.slow
+def test_submitit_local_executor_runs_the_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_submitit", "seed=1", *TINY,
+                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file()
+    assert _job_metrics(sweep / "0")["val/fid"].notna().any()
+    assert list((sweep / ".submitit").rglob("*_result.pkl"))  # it went through submitit
+
+
+@pytest.mark.slow
+def test_joblib_runs_jobs_in_parallel_processes(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_parallel", "seed=1,2", *TINY,
+                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        assert _job_metrics(sweep / job)["val/fid"].notna().any()
