@@ -164,3 +164,10 @@ def test_celeba_gan_arithmetic_with_an_attribute_classifier(tmp_path):
     with pytest.raises(ValueError, match="not a GAN"):
         latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "e", [
             f"ckpt_path={clf_ckpt}", "expr=Smiling"]))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_latent_images_go_to_the_active_loggers(trained_gan, tmp_path):
+    ckpt = trained_gan / "checkpoints" / "last.ckpt"
+    _interpolate(tmp_path, ckpt, "pairs=2", "steps=3", "logger=tensorboard")
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))

@@ -17,9 +17,7 @@ from flik_lab.plots.attention import figure_to_tensor
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.finish import finished_runs
-from flik_lab.utils.instantiate import instantiate_group
-from flik_lab.utils.log_image import log_image
+from flik_lab.utils.log_image import log_image_once
 from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
@@ -83,11 +81,7 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     torch.save(
         {"expr": cfg.expr, "concepts": vectors_cpu, "counts": counts, "result": result.cpu()}, files["pt"]
     )
-    with finished_runs():
-        loggers = instantiate_group(cfg.logger)
-        log_image(loggers, "arithmetic", figure_to_tensor(fig), step=0)
-        for logger in loggers:
-            logger.finalize("success")
+    log_image_once(cfg.logger, "arithmetic", figure_to_tensor(fig))
     plt.close(fig)
     log.info("concept sample counts: %s", counts)
     return files

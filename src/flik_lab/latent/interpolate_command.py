@@ -13,9 +13,7 @@ from flik_lab.latent.images import unit_grid, write_gif
 from flik_lab.latent.interpolation import interpolate
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.finish import finished_runs
-from flik_lab.utils.instantiate import instantiate_group
-from flik_lab.utils.log_image import log_image
+from flik_lab.utils.log_image import log_image_once
 from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
@@ -66,11 +64,7 @@ def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
         [unit_grid(images[:, s], nrow=len(images)) for s in range(cfg.steps)], files["gif"], cfg.frame_ms
     )
     torch.save({"method": cfg.method, "latents": paths.cpu()}, files["pt"])
-    with finished_runs():
-        loggers = instantiate_group(cfg.logger)
-        log_image(loggers, f"interpolation_{cfg.method}", grid, step=0)
-        for logger in loggers:
-            logger.finalize("success")
+    log_image_once(cfg.logger, f"interpolation_{cfg.method}", grid)
     for path in files.values():
         log.info("wrote %s", path)
     return files

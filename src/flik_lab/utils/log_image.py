@@ -2,6 +2,10 @@
 
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig
+
+from flik_lab.utils.finish import finished_runs
+from flik_lab.utils.instantiate import instantiate_group
 
 
 def log_image(loggers: list, key: str, image: torch.Tensor, step: int) -> None:
@@ -11,3 +15,12 @@ def log_image(loggers: list, key: str, image: torch.Tensor, step: int) -> None:
             logger.experiment.add_image(key, image, global_step=step)
         elif type(logger).__name__ == "WandbLogger":  # no wandb import for CSV-only runs
             logger.log_image(key=key, images=[image], step=step)
+
+
+def log_image_once(logger_group: DictConfig | None, key: str, image: torch.Tensor) -> None:
+    """For commands without a Trainer: build the configured loggers, log one image, close them."""
+    with finished_runs():
+        loggers = instantiate_group(logger_group)
+        log_image(loggers, key, image, step=0)
+        for logger in loggers:
+            logger.finalize("success")
