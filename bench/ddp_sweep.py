@@ -1,8 +1,8 @@
 """DDP in sweeps on CPU: a 2-job x 2-rank multirun against the same 2 jobs run one after another
 on one process each, and the per-step time that DDP adds (gloo, 2 ranks, same global batch).
 
-    python bench/ddp_sweep.py [--batches 40] [--small 10]
-Per-step times come from two runs of different lengths, so start-up and validation cancel out.
+    python bench/ddp_sweep.py [--batches 40]
+Per-step times are Lightning's own (SimpleProfiler, mean of `run_training_batch`, rank 0).
 """
 
 import argparse
@@ -19,28 +19,37 @@ COMMON = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "traine
           "+trainer.limit_val_batches=1", "test=false"]  # fmt: skip
 
 
-def run(args: list[str], cwd: str) -> float:
-    """Wall seconds of `flik-lab <args>` (must succeed)."""
+def run(args: list[str], cwd: str) -> tuple[float, str]:
+    """Wall seconds and standard output of `flik-lab <args>` (must succeed)."""
     start = time.perf_counter()
     cmd = [sys.executable, "-m", "flik_lab.cli", *args, *COMMON]
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env={**os.environ, "WANDB_MODE": "offline"})
-    return time.perf_counter() - start
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    done = subprocess.run(
+        cmd, cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    return time.perf_counter() - start, done.stdout
+
+
+def mean_step_seconds(profiler_report: str) -> float:
+    """Mean `run_training_batch` duration in a SimpleProfiler report."""
+    row = next(line for line in profiler_report.splitlines() if "run_training_batch" in line)
+    return float(row.split("|")[2])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=40)
-    parser.add_argument("--small", type=int, default=10)
     args = parser.parse_args()
     cwd = tempfile.mkdtemp(prefix="flik-bench-")
     batches = f"+trainer.limit_train_batches={args.batches}"
-    sweep = run(["train", "-m", "trainer=ddp_cpu", "seed=1,2", batches], cwd)
-    serial = sum(run(["train", "trainer=cpu", f"seed={s}", batches], cwd) for s in (1, 2))
-    per_step = {}
-    for trainer in ("cpu", "ddp_cpu"):
-        long = run(["train", f"trainer={trainer}", batches], cwd)
-        short = run(["train", f"trainer={trainer}", f"+trainer.limit_train_batches={args.small}"], cwd)
-        per_step[trainer] = (long - short) / (args.batches - args.small)
+    sweep, _ = run(["train", "-m", "trainer=ddp_cpu", "seed=1,2", batches], cwd)
+    serial = sum(run(["train", "trainer=cpu", f"seed={s}", batches], cwd)[0] for s in (1, 2))
+    per_step = {
+        trainer: mean_step_seconds(
+            run(["train", f"trainer={trainer}", batches, "+trainer.profiler=simple"], cwd)[1]
+        )
+        for trainer in ("cpu", "ddp_cpu")
+    }
     cpu = platform.processor() or platform.machine()
     print(f"device: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}")
     print(f"GAN defaults (global batch 32), {args.batches} batches a job")
