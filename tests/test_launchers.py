@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from lightning.fabric.plugins.environments import SLURMEnvironment
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from flik_lab.utils.conf_dir import CONF_DIR
 
@@ -29,6 +30,8 @@ def test_ranks_come_from_slurm_not_from_relaunching(monkeypatch):
              "SLURM_NODEID": "0", "SLURM_JOB_ID": "123", "SLURM_JOB_NAME": "flik", "SLURM_NODELIST": "node1"}  # fmt: skip
     for key, value in slurm.items():
         monkeypatch.setenv(key, value)
+    # the Trainer makes this process "rank 1" for every rank_zero_only function: undo that afterwards
+    monkeypatch.setattr(rank_zero_only, "rank", rank_zero_only.rank)
     trainer = L.Trainer(accelerator="cpu", devices=2, strategy="ddp", logger=False)
     environment = trainer.strategy.cluster_environment
     assert isinstance(environment, SLURMEnvironment) and environment.creates_processes_externally
