@@ -27,7 +27,8 @@ def test_slurm_launcher_config_matches_the_trainer():
 
 def test_ranks_come_from_slurm_not_from_relaunching(monkeypatch):
     slurm = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_PROCID": "1", "SLURM_LOCALID": "1",
-             "SLURM_NODEID": "0", "SLURM_JOB_ID": "123", "SLURM_JOB_NAME": "flik", "SLURM_NODELIST": "node1"}  # fmt: skip
+             "SLURM_NODEID": "0", "SLURM_JOB_ID": "123", "SLURM_JOB_NAME": "flik",
+             "SLURM_NODELIST": "node1"}  # fmt: skip
     for key, value in slurm.items():
         monkeypatch.setenv(key, value)
     # the Trainer makes this process "rank 1" for every rank_zero_only function: undo that afterwards
