@@ -44,11 +44,11 @@ def main() -> None:
     batches = f"+trainer.limit_train_batches={args.batches}"
     sweep, _ = run(["train", "-m", "trainer=ddp_cpu", "seed=1,2", batches], cwd)
     serial = sum(run(["train", "trainer=cpu", f"seed={s}", batches], cwd)[0] for s in (1, 2))
+    variants = {"cpu": ["trainer=cpu"], "ddp_cpu": ["trainer=ddp_cpu"],
+                "ddp_cpu_touch": ["trainer=ddp_cpu", "model.unused_parameters=touch"]}  # fmt: skip
     per_step = {
-        trainer: mean_step_seconds(
-            run(["train", f"trainer={trainer}", batches, "+trainer.profiler=simple"], cwd)[1]
-        )
-        for trainer in ("cpu", "ddp_cpu")
+        name: mean_step_seconds(run(["train", *overrides, batches, "+trainer.profiler=simple"], cwd)[1])
+        for name, overrides in variants.items()
     }
     cpu = platform.processor() or platform.machine()
     print(f"device: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}")
@@ -56,8 +56,11 @@ def main() -> None:
     print(f"2 jobs x 2 gloo ranks (multirun)     : {sweep:6.1f} s")
     print(f"2 jobs x 1 process, one after another: {serial:6.1f} s  (multirun / serial {sweep / serial:.2f})")
     print(f"per step, 1 process (batch 32)       : {per_step['cpu'] * 1000:6.1f} ms")
-    print(f"per step, 2 ranks x 16 (gloo)        : {per_step['ddp_cpu'] * 1000:6.1f} ms "
-          f"(DDP adds {(per_step['ddp_cpu'] - per_step['cpu']) * 1000:+.1f} ms)")  # fmt: skip
+    for name, what in (("ddp_cpu", "find unused"), ("ddp_cpu_touch", "touch, no search")):
+        added = (per_step[name] - per_step["cpu"]) * 1000
+        print(
+            f"per step, 2 ranks x 16, {what:16s}: {per_step[name] * 1000:6.1f} ms (DDP adds {added:+.1f} ms)"
+        )
 
 
 if __name__ == "__main__":

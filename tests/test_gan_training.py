@@ -138,3 +138,18 @@ def test_resume_and_refuse_to_overwrite(trained_gan, tmp_path):
     train(cfg)
     epochs = {int(r["epoch"]) for r in _metrics(resumed) if r.get("val/fid")}
     assert epochs == {1}  # continued with the second epoch, not from scratch
+
+
+def test_touch_mode_takes_the_same_steps_as_toggling(tmp_path):
+    """`unused_parameters=touch` (for DDP without the unused-parameter search) changes no update."""
+    from flik_lab.utils.checkpoint import load_checkpoint
+
+    weights = {}
+    for mode in ("find", "touch"):
+        run = tmp_path / mode
+        overrides = [*QUICK, f"model.unused_parameters={mode}", "test=false", "seed=3"]
+        train(compose_config("train", run, overrides))
+        weights[mode] = load_checkpoint(run / "checkpoints" / "last.ckpt")["state_dict"]
+    for key, value in weights["find"].items():
+        if key.startswith(("generator.", "discriminator.")):
+            assert torch.allclose(value.float(), weights["touch"][key].float(), atol=1e-6), key

@@ -7,6 +7,11 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+# how each backward pass copes with the network it does not train, which DDP's reducer rejects:
+# "find": toggle the other network off and let DDP search for unused parameters (the default);
+# "touch": no toggling, a zero-weighted term reaches every parameter, so DDP needs no search
+UNUSED_PARAMETERS = ("find", "touch")
+
 
 class GAN(L.LightningModule):
     """Non-saturating GAN (Goodfellow et al. 2014) with one D step and one G step per batch."""
@@ -22,8 +27,11 @@ class GAN(L.LightningModule):
         beta2: float = 0.999,
         grad_clip_norm: float | None = None,
         fid: FrechetInceptionDistance | None = None,
+        unused_parameters: str = "find",
     ):
         super().__init__()
+        if unused_parameters not in UNUSED_PARAMETERS:
+            raise ValueError(f"unused_parameters={unused_parameters!r}; expected one of {UNUSED_PARAMETERS}")
         self.save_hyperparameters(ignore=["generator", "discriminator", "fid"], logger=False)
         # Lightning refuses Trainer(gradient_clip_val) under manual optimization: we clip ourselves
         self.automatic_optimization = False
@@ -34,6 +42,8 @@ class GAN(L.LightningModule):
 
     def setup(self, stage: str) -> None:
         strategy = self.trainer.strategy
+        if self.hparams.unused_parameters != "find":
+            return
         if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get("find_unused_parameters"):
             # each of the two backward passes leaves the other network without gradients: DDP's reducer
             # must look for unused parameters (Lightning #20328); set before the model is wrapped
@@ -55,14 +65,17 @@ class GAN(L.LightningModule):
 
     def _optimize(self, optimizer, loss_fn) -> torch.Tensor:
         """One step of `optimizer` on `loss_fn()`, computed with only its network trainable."""
-        self.toggle_optimizer(optimizer)
+        toggle = self.hparams.unused_parameters == "find"
+        if toggle:
+            self.toggle_optimizer(optimizer)
         loss = loss_fn()
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if self.hparams.grad_clip_norm is not None:
             self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
         optimizer.step()
-        self.untoggle_optimizer(optimizer)
+        if toggle:
+            self.untoggle_optimizer(optimizer)
         return loss.detach()
 
     def training_step(self, batch, batch_idx: int) -> None:
@@ -76,9 +89,11 @@ class GAN(L.LightningModule):
         def d_loss() -> torch.Tensor:  # D: maximise log D(x) + log(1 - D(G(z)))
             logits["real"] = self.discriminator(real)
             logits["fake"] = self.discriminator(fake.detach())
-            return F.binary_cross_entropy_with_logits(
-                logits["real"], ones
-            ) + F.binary_cross_entropy_with_logits(logits["fake"], zeros)
+            loss = F.binary_cross_entropy_with_logits(logits["real"], ones)
+            loss = loss + F.binary_cross_entropy_with_logits(logits["fake"], zeros)
+            if self.hparams.unused_parameters == "touch":  # G gets zero gradients instead of none
+                loss = loss + 0.0 * sum(p.sum() for p in self.generator.parameters())
+            return loss
 
         def g_loss() -> torch.Tensor:  # G, non-saturating: maximise log D(G(z))
             return F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
