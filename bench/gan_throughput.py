@@ -6,12 +6,12 @@ machine is shared. `python bench/gan_throughput.py [--batch-size 128] [--steps 2
 """
 
 import argparse
-import platform
 import time
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from timing import Timer, device_name, sync, timed_trainer
 
 from flik_lab.data.mnist5k import MNIST5kDataModule
 from flik_lab.models.dcgan import Discriminator, Generator
@@ -21,11 +21,6 @@ from flik_lab.models.gan import GAN
 def networks(width: int, seed: int = 0) -> tuple[Generator, Discriminator]:
     torch.manual_seed(seed)
     return Generator(width=width), Discriminator(width=width)
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def plain_loop(images: torch.Tensor, args) -> float:
@@ -61,41 +56,15 @@ def plain_loop(images: torch.Tensor, args) -> float:
     return args.steps * bs / (time.perf_counter() - start)
 
 
-class Timer(L.Callback):
-    """Wall time of the batches after the warm-up ones."""
-
-    def __init__(self, warmup: int, device: str):
-        self.warmup, self.device, self.start, self.end = warmup, device, None, None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if trainer.fit_loop.epoch_loop._batches_that_stepped == self.warmup:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module):
-        sync(self.device)
-        self.end = time.perf_counter()
-
-
 def lightning_loop(datamodule: MNIST5kDataModule, args) -> float:
     """Images/s of flik-lab's GAN module under a Trainer (no validation, logging or checkpoints)."""
     g, d = networks(args.width)
     model = GAN(g, d, latent_dim=100)
     timer = Timer(args.warmup, args.device)
-    trainer = L.Trainer(
-        accelerator="gpu" if args.device.startswith("cuda") else "cpu",
-        devices=1,
-        max_steps=2 * (args.warmup + args.steps),  # manual optimization: two optimizer steps a batch
-        max_epochs=-1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
+    # manual optimization: two optimizer steps a batch
+    trainer = timed_trainer(args.device, 2 * (args.warmup + args.steps), timer)
     trainer.fit(model, datamodule=datamodule)
-    return args.steps * args.batch_size / (timer.end - timer.start)
+    return args.steps * args.batch_size / timer.seconds
 
 
 def main() -> None:
@@ -110,13 +79,12 @@ def main() -> None:
     datamodule = MNIST5kDataModule(batch_size=args.batch_size)
     datamodule.setup()
     images = datamodule.train_set.tensors[0]
-    name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
     plain, framework = [], []
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
         plain.append(plain_loop(images, args))
         framework.append(lightning_loop(datamodule, args))
     p, f = max(plain), max(framework)
-    print(f"device: {name or platform.machine()} ({args.device}), torch {torch.__version__}, "
+    print(f"device: {device_name(args.device)}, torch {torch.__version__}, "
           f"lightning {L.__version__}, batch {args.batch_size}, width {args.width}, "
           f"{args.steps} timed batches, best of {args.repeats}")  # fmt: skip
     print(f"plain PyTorch loop : {p:10.1f} images/s")

@@ -14,9 +14,6 @@ DataModule, so neither `datasets` nor `wandb` is needed.
 import argparse
 import importlib.util
 import logging
-import os
-import platform
-import subprocess
 import sys
 import time
 import types
@@ -26,6 +23,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+from timing import Timer, device_name, sync, timed_trainer
 
 from flik_lab.data.text.batching import BucketBatchSampler, pad_collate, padding_efficiency
 from flik_lab.data.text.tokenizer import build_tokenizer, encode_flat
@@ -42,25 +40,6 @@ ENCODERS = ("rnn", "lstm", "bilstm", "attention", "transformer")
 # the experiment configs' optimiser settings (conf/model/_text_classifier.yaml, transformer.yaml)
 HPARAMS = {"transformer": dict(dropout=0.1, lr=5e-4, weight_decay=0.01)}
 DEFAULT_HPARAMS = dict(dropout=0.3, lr=1e-3, weight_decay=0.0)
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    name = ""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        name = next(
-            (line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), ""
-        )
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores (cpu)"
 
 
 def progress(message: str) -> None:
@@ -122,23 +101,6 @@ def plain_loop(encoder: str, vocab_size: int, batches: list[dict], args) -> floa
     return seen / (time.perf_counter() - start)
 
 
-class Timer(L.Callback):
-    """Wall time from the first batch after the warm-up ones to the end of the last batch."""
-
-    def __init__(self, warmup: int, last: int, device: str):
-        self.warmup, self.last, self.device, self.start, self.end = warmup, last, device, None, None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if batch_idx == self.warmup:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if batch_idx == self.last:
-            sync(self.device)
-            self.end = time.perf_counter()
-
-
 class Batches:
     """A list of ready batches as one iterable (Lightning reads a bare list as several dataloaders)."""
 
@@ -155,23 +117,11 @@ class Batches:
 def lightning_loop(encoder: str, vocab_size: int, batches: list[dict], args) -> float:
     """Sequences/s of flik-lab's TextClassifier under a Trainer (no validation, logging or checkpoints)."""
     model = make_model(encoder, vocab_size, args)
-    timer = Timer(args.warmup, len(batches) - 1, args.device)
-    trainer = L.Trainer(
-        accelerator="gpu" if args.device.startswith("cuda") else "cpu",
-        devices=1,
-        max_steps=len(batches),
-        max_epochs=1,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
+    timer = Timer(args.warmup, args.device)
+    trainer = timed_trainer(args.device, len(batches), timer, max_epochs=1)
     trainer.fit(model, train_dataloaders=Batches(batches))
     seen = sum(len(batch["labels"]) for batch in batches[args.warmup :])
-    return seen / (timer.end - timer.start)
+    return seen / timer.seconds
 
 
 def main() -> None:
