@@ -5,6 +5,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
@@ -42,8 +43,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_group(cfg.callbacks)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(resolved, Path(cfg.paths.output_dir) / "config.yaml")  # .hydra/ keeps ${...}
+    if rank_zero_only.rank == 0:  # DDP ranks > 0 share rank 0's run directory
+        Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(resolved, Path(cfg.paths.output_dir) / "config.yaml")  # .hydra/ keeps ${...}
     callbacks.append(ConfigInCheckpoint(resolved["model"], resolved["data"]))
     callbacks.extend(extra_callbacks or [])
     loggers = instantiate_group(cfg.logger)

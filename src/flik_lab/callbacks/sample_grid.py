@@ -15,11 +15,11 @@ class SampleGrid(L.Callback):
     def __init__(self, output_dir: str, num_samples: int = 64, nrow: int = 8, seed: int = 1234):
         self.output_dir = Path(output_dir)
         self.num_samples, self.nrow = num_samples, nrow
-        self.noise = torch.randn(num_samples, 0)  # sized on fit start, kept in checkpoints
+        self.noise: torch.Tensor | None = None  # drawn on fit start (or restored), kept in checkpoints
         self.seed = seed
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.noise.shape[1] != pl_module.latent_dim:
+        if self.noise is None or self.noise.shape[1] != pl_module.latent_dim:
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.num_samples, pl_module.latent_dim, generator=generator)
 
@@ -37,7 +37,7 @@ class SampleGrid(L.Callback):
         log_image(trainer.loggers, "samples", grid, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
 
     def state_dict(self) -> dict:
-        return {"noise": self.noise}
+        return {} if self.noise is None else {"noise": self.noise}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.noise = state_dict["noise"]
+        self.noise = state_dict.get("noise")

@@ -76,6 +76,7 @@ class CelebADataModule(L.LightningDataModule):
             ]
         )
         self.splits: dict[str, CelebA] = {}
+        self._tree_checked = False
 
     @property
     def attr_names(self) -> list[str]:
@@ -85,15 +86,21 @@ class CelebADataModule(L.LightningDataModule):
         """Saved in checkpoints: the attribute names, in the order of the label vectors."""
         return {"attr_names": list(self.attr_names)} if self.splits else {}
 
+    def _check_tree(self) -> None:
+        """`check_celeba_tree` once per DataModule: the MD5s read every annotation file."""
+        if not self._tree_checked:
+            check_celeba_tree(self.data_dir, self.verify_md5)
+            self._tree_checked = True
+
     def prepare_data(self) -> None:
         if self.download:
             CelebA(self.data_dir, split="all", download=True)
-        check_celeba_tree(self.data_dir, self.verify_md5)
+        self._check_tree()
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        check_celeba_tree(self.data_dir, self.verify_md5)
+        self._check_tree()  # also when prepare_data ran in another process
         dataset = CelebA if self.verify_md5 else _CelebAWithoutMD5
         for split in ("train", "valid", "test"):
             self.splits[split] = dataset(self.data_dir, split=split, target_type="attr",
