@@ -5,15 +5,21 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
+from flik_lab.callbacks.preemption import Preemption, RunInterrupted
+from flik_lab.callbacks.random_state import RandomStateInCheckpoint
+from flik_lab.utils.checkpoint import load_checkpoint
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks, relaunch_ranks_as_this_job
 from flik_lab.utils.finish import finished_runs
-from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.instantiate import instantiate_group, instantiate_node
 from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
@@ -31,37 +37,55 @@ def refuse_to_overwrite(output_dir: Path, resuming: bool) -> None:
         )
 
 
+def best_checkpoint(trainer: L.Trainer) -> str | None:
+    """The best checkpoint by the monitored metric (None when nothing is monitored or saved)."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path:
+            return callback.best_model_path
+    return None
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, float]:
     """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test).
     `extra_callbacks` (objects, e.g. `flik-lab tune`'s pruning reporter) join the configured ones."""
     validate_config(cfg)  # a typo or a wrong type fails here, before any data or model is built
-    refuse_to_overwrite(Path(cfg.paths.output_dir), resuming=cfg.ckpt_path is not None)
-    if cfg.seed is not None:
+    if cfg.ckpt_path is not None:
+        load_checkpoint(cfg.ckpt_path)  # missing, corrupt, not flik-lab's or not weights-only: fail now
+    output_dir = Path(cfg.paths.output_dir)
+    refuse_to_overwrite(output_dir, resuming=cfg.ckpt_path is not None)
+    if cfg.seed is not None:  # on resume the checkpoint's random state replaces this at the first batch
         L.seed_everything(cfg.seed, workers=True)
 
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
-    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_group(cfg.callbacks)
+    datamodule: L.LightningDataModule = instantiate_node(cfg.data, "data")
+    model: L.LightningModule = instantiate_node(cfg.model, "model")
+    callbacks = instantiate_group(cfg.callbacks, "callbacks")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     if rank_zero_only.rank == 0:  # DDP ranks > 0 share rank 0's run directory
-        Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(resolved, Path(cfg.paths.output_dir) / "config.yaml")  # .hydra/ keeps ${...}
-    callbacks.append(ConfigInCheckpoint(resolved["model"], resolved["data"]))
-    callbacks.extend(extra_callbacks or [])
-    loggers = instantiate_group(cfg.logger)
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(resolved, output_dir / "config.yaml")  # .hydra/ keeps ${...}
+    preemption = Preemption(output_dir / "checkpoints" / "last.ckpt")  # SIGTERM: save this step, stop
+    callbacks += [
+        ConfigInCheckpoint(resolved["model"], resolved["data"]),  # eval/sample rebuild the model from it
+        RandomStateInCheckpoint(),  # exact resume
+        FiniteWeightsOnly(),  # a diverged run never writes NaN weights over a good checkpoint
+        preemption,
+        *(extra_callbacks or []),
+    ]
+    loggers = instantiate_group(cfg.logger, "logger")
+    trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers)
     for logger in loggers:
         logger.log_hyperparams(resolved)  # nested for W&B; CSV/TensorBoard flatten it themselves
 
     failed = True
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        if cfg.test and not trainer.fast_dev_run:
-            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        if cfg.test:  # the best checkpoint; the current weights when none was written (fast_dev_run)
+            trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint(trainer), weights_only=True)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
         failed = False
+    except SIGTERMException as exc:  # a SystemExit with code 0: the run would look finished
+        raise RunInterrupted(preemption.saved) from exc
     finally:
         end_other_ranks(trainer, failed)  # a sweep goes on with the next job, also after a failed one
     log.info("run directory: %s", cfg.paths.output_dir)
@@ -70,8 +94,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
-    with finished_runs():
-        train(cfg)
+    try:
+        with finished_runs():
+            train(cfg)
+    except RunInterrupted as exc:
+        resume = f"resume with ckpt_path={exc.checkpoint}" if exc.checkpoint else "no checkpoint was saved"
+        log.error("run interrupted by SIGTERM (%s): %s", resume, cfg.paths.output_dir)
+        print(f"flik-lab: run interrupted by SIGTERM; {resume}")
+        raise
     print(f"flik-lab: run written to {cfg.paths.output_dir}")
 
 

@@ -4,12 +4,14 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import CelebA
 from torchvision.datasets.utils import check_integrity
 
+from flik_lab.data.epoch_batches import EpochBatches, loader_generator
 from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
+from flik_lab.data.tensor_loader import training_batches
 
 ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
 
@@ -61,12 +63,14 @@ class CelebADataModule(L.LightningDataModule):
         num_workers: int = 4,
         download: bool = False,
         verify_md5: bool = True,
+        seed: int = 0,
     ):
         super().__init__()
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers = num_workers
         self.download, self.verify_md5 = download, verify_md5
+        self.seed = seed
         self.transform = transforms.Compose(
             [
                 transforms.Resize(image_size),
@@ -107,21 +111,18 @@ class CelebADataModule(L.LightningDataModule):
                                          transform=self.transform)  # fmt: skip
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
-        world, rank = world_and_rank(self.trainer)
+        world, _ = world_and_rank(self.trainer)
+        if world > 1 and shuffle:  # the configured batch size is global; each rank takes its share
+            batch_size = per_rank_batch_size(batch_size, world)
         dataset = self.splits[split]
-        sampler = None
-        if world > 1:  # each rank its own shard; the configured batch sizes are global
-            sampler = DistributedSampler(dataset, world, rank, shuffle=shuffle, seed=0, drop_last=shuffle)
-            batch_size = per_rank_batch_size(batch_size, world) if shuffle else -(-batch_size // world)
+        batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last=shuffle, seed=self.seed)
         return DataLoader(
             dataset,
-            batch_size=batch_size,
-            shuffle=shuffle if sampler is None else None,
-            sampler=sampler,
-            drop_last=shuffle,
+            batch_sampler=training_batches(batches, self.trainer, split=not shuffle),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
+            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

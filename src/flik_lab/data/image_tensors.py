@@ -47,9 +47,9 @@ class ImageTensorDataModule(L.LightningDataModule):
         self.train_set, self.val_set, self.test_set = splits
 
     def train_dataloader(self) -> DataLoader:
-        world, rank = world_and_rank(self.trainer)
+        world, _ = world_and_rank(self.trainer)
         batch_size = per_rank_batch_size(self.batch_size, world)  # the config states the global size
-        return batch_loader(self.train_set, batch_size, True, True, self.seed, world, rank)
+        return batch_loader(self.train_set, batch_size, True, True, self.seed, self.trainer)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_set)
@@ -58,8 +58,7 @@ class ImageTensorDataModule(L.LightningDataModule):
         return self._eval_loader(self.test_set)
 
     def _eval_loader(self, dataset: TensorDataset) -> DataLoader:
-        world, rank = world_and_rank(self.trainer)
-        return batch_loader(dataset, self.eval_batch_size, False, False, None, world, rank)
+        return batch_loader(dataset, self.eval_batch_size, False, False, self.seed, self.trainer)
 
 
 def seeded_split(n: int, sizes: list[int], seed: int) -> list[torch.Tensor]:

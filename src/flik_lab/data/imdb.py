@@ -14,8 +14,10 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from flik_lab.data.epoch_batches import loader_generator
 from flik_lab.data.image_tensors import seeded_split
-from flik_lab.data.sharding import ShardedBatchSampler, per_rank_batch_size, world_and_rank
+from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
+from flik_lab.data.tensor_loader import training_batches
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
 from flik_lab.data.text.tokenizer import PAD_ID, UNK_ID, build_tokenizer, encode, encode_flat
@@ -237,20 +239,19 @@ class IMDBDataModule(L.LightningDataModule):
             )
 
     def _loader(self, split: TokenizedSplit, batch_size: int, shuffle: bool) -> DataLoader:
-        world, rank = world_and_rank(self.trainer)
+        world, _ = world_and_rank(self.trainer)
         if world > 1 and shuffle:  # the configured batch size is global; each rank takes its share
             batch_size = per_rank_batch_size(batch_size, world)
-        sampler = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
+        batches = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
-        if world > 1:
-            sampler = ShardedBatchSampler(sampler, world, rank, split=not shuffle)
         return DataLoader(
             split,
-            batch_sampler=sampler,
+            batch_sampler=training_batches(batches, self.trainer, split=not shuffle),
             collate_fn=pad_collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
+            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -1,9 +1,26 @@
 """DataLoaders over in-memory tensors that index a whole batch at once, sharded across DDP ranks."""
 
-import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+import lightning as L
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from flik_lab.data.sharding import ShardedBatchSampler
+from flik_lab.data.epoch_batches import (
+    EpochBatches,
+    ResumableBatches,
+    batches_trained_this_epoch,
+    loader_generator,
+)
+from flik_lab.data.sharding import ShardedBatchSampler, world_and_rank
+
+
+def training_batches(batches: Sampler[list[int]], trainer: L.Trainer | None, split: bool) -> Sampler:
+    """`batches` as this rank sees them: its DDP share (`split`: each batch divided, for evaluation), and
+    for training without the batches a resumed epoch already trained."""
+    world, rank = world_and_rank(trainer)
+    if world > 1:
+        batches = ShardedBatchSampler(batches, world, rank, split=split)
+    if not split:
+        batches = ResumableBatches(batches, lambda: batches_trained_this_epoch(trainer))
+    return batches
 
 
 def batch_loader(
@@ -11,21 +28,14 @@ def batch_loader(
     batch_size: int,
     shuffle: bool,
     drop_last: bool,
-    seed: int | None = None,
-    world_size: int = 1,
-    rank: int = 0,
+    seed: int = 0,
+    trainer: L.Trainer | None = None,
 ) -> DataLoader:
     """A DataLoader whose sampler yields index lists: one tensor gather per batch, no collate.
 
-    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU. Under DDP every
-    rank shuffles with the same seed and takes its share (see `ShardedBatchSampler`).
+    Per-sample indexing plus `default_collate` costs more than a small GAN step on a GPU. The order depends
+    only on (seed, epoch); under DDP every rank builds the same batches and takes its share.
     """
-    if shuffle:
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        sampler = RandomSampler(dataset, generator=generator)
-    else:
-        sampler = SequentialSampler(dataset)
-    batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
-    if world_size > 1:
-        batches = ShardedBatchSampler(batches, world_size, rank, split=not shuffle)
-    return DataLoader(dataset, sampler=batches, batch_size=None)
+    batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last, seed)
+    sampler = training_batches(batches, trainer, split=not shuffle)
+    return DataLoader(dataset, sampler=sampler, batch_size=None, generator=loader_generator(seed))

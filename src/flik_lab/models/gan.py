@@ -7,6 +7,9 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.utils.arguments import require_choice, require_fraction, require_positive
+
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
 # "find": toggle the other network off and let DDP search for unused parameters (the default);
 # "touch": no toggling, a zero-weighted term reaches every parameter, so DDP needs no search
@@ -28,10 +31,16 @@ class GAN(L.LightningModule):
         grad_clip_norm: float | None = None,
         fid: FrechetInceptionDistance | None = None,
         unused_parameters: str = "find",
+        nonfinite_loss: str = "error",
+        eval_seed: int = 0,
     ):
         super().__init__()
-        if unused_parameters not in UNUSED_PARAMETERS:
-            raise ValueError(f"unused_parameters={unused_parameters!r}; expected one of {UNUSED_PARAMETERS}")
+        require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
+        require_fraction(beta1=beta1, beta2=beta2)
+        if grad_clip_norm is not None:
+            require_positive(grad_clip_norm=grad_clip_norm)
+        require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
+        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(ignore=["generator", "discriminator", "fid"], logger=False)
         # Lightning refuses Trainer(gradient_clip_val) under manual optimization: we clip ourselves
         self.automatic_optimization = False
@@ -39,6 +48,8 @@ class GAN(L.LightningModule):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.fid = fid
+        self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
+        self._eval_noise: torch.Generator | None = None
 
     def setup(self, stage: str) -> None:
         strategy = self.trainer.strategy
@@ -63,17 +74,19 @@ class GAN(L.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return opt_g, opt_d
 
-    def _optimize(self, optimizer, loss_fn) -> torch.Tensor:
-        """One step of `optimizer` on `loss_fn()`, computed with only its network trainable."""
+    def _optimize(self, optimizer, loss_fn, name: str) -> torch.Tensor:
+        """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its network
+        trainable; no step when the loss is not finite and `nonfinite_loss=skip`."""
         toggle = self.hparams.unused_parameters == "find"
         if toggle:
             self.toggle_optimizer(optimizer)
         loss = loss_fn()
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        if self.hparams.grad_clip_norm is not None:
-            self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
-        optimizer.step()
+        if take_step(self, name, loss, self.hparams.nonfinite_loss):
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            if self.hparams.grad_clip_norm is not None:
+                self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
+            optimizer.step()
         if toggle:
             self.untoggle_optimizer(optimizer)
         return loss.detach()
@@ -98,8 +111,8 @@ class GAN(L.LightningModule):
         def g_loss() -> torch.Tensor:  # G, non-saturating: maximise log D(G(z))
             return F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
 
-        loss_d = self._optimize(opt_d, d_loss)
-        loss_g = self._optimize(opt_g, g_loss)
+        loss_d = self._optimize(opt_d, d_loss, "train/loss_d")
+        loss_g = self._optimize(opt_g, g_loss, "train/loss_g")
         if self._writes_logs_this_batch():
             d_real, d_fake = (torch.sigmoid(logits[k].detach().float()).mean() for k in ("real", "fake"))
             metrics = {
@@ -120,12 +133,18 @@ class GAN(L.LightningModule):
         batch = self.global_step // 2  # counts this batch: its two steps have been taken
         return bool(self.trainer.fast_dev_run) or (every > 0 and batch % every == 0)
 
+    def _start_eval_noise(self) -> None:
+        # evaluation draws its own noise, so a checkpoint's FID depends on its weights and eval_seed only,
+        # never on how much randomness training used before (train-time test == `flik-lab eval`)
+        seed = self.hparams.eval_seed * 1_000_003 + self.global_rank
+        self._eval_noise = torch.Generator().manual_seed(seed)
+
     def _update_fid(self, batch) -> None:
         if self.fid is None:
             return
         real = batch[0]
         self.fid.update(real, real=True)
-        self.fid.update(self.generator(self.noise(real.shape[0])), real=False)
+        self.fid.update(self.generator(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
 
     def _log_fid(self, stage: str) -> None:
         if self.fid is None:
@@ -133,11 +152,17 @@ class GAN(L.LightningModule):
         self.log(f"{stage}/fid", self.fid.compute().float(), prog_bar=True)
         self.fid.reset()
 
+    def on_validation_epoch_start(self) -> None:
+        self._start_eval_noise()
+
     def validation_step(self, batch, batch_idx: int) -> None:
         self._update_fid(batch)
 
     def on_validation_epoch_end(self) -> None:
         self._log_fid("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._start_eval_noise()
 
     def test_step(self, batch, batch_idx: int) -> None:
         self._update_fid(batch)

@@ -7,6 +7,9 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
 
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+
 
 class TextClassifier(L.LightningModule):
     """Sentiment classifier; `encoder` maps `(N, T, E)` embeddings and lengths to `(N, D)` features."""
@@ -20,8 +23,14 @@ class TextClassifier(L.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         pad_id: int = 0,
+        nonfinite_loss: str = "error",
     ):
         super().__init__()
+        require_positive(vocab_size=vocab_size, embed_dim=embed_dim, lr=lr)
+        require_fraction(dropout=dropout)
+        if weight_decay < 0:
+            raise ArgumentError("weight_decay", weight_decay, "a number >= 0")
+        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(ignore=["encoder"], logger=False)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.encoder = encoder
@@ -30,6 +39,7 @@ class TextClassifier(L.LightningModule):
         metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()})
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
 
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor
@@ -42,8 +52,10 @@ class TextClassifier(L.LightningModule):
         logits, _ = self(batch["tokens"], batch["lengths"])
         return F.binary_cross_entropy_with_logits(logits, batch["labels"].float()), logits
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         loss, _ = self._loss(batch)
+        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss):
+            return None  # Lightning skips backward and the optimizer step
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
         return loss
 

@@ -1,13 +1,31 @@
-"""Build Lightning objects from config groups: callbacks and loggers are dicts of `_target_` nodes."""
+"""Build objects from config nodes; a constructor's range error names the config key it came from."""
 
 from typing import Any
 
 import hydra
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
+from flik_lab.utils.arguments import ArgumentError
+from flik_lab.utils.config_schema import ConfigError
 
-def instantiate_group(group: DictConfig | None) -> list[Any]:
+
+def instantiate_node(node: DictConfig, key: str, **kwargs: Any) -> Any:
+    """`hydra.utils.instantiate(node)`; an `ArgumentError` inside it becomes a `ConfigError` naming
+    `key.argument`."""
+    try:
+        return hydra.utils.instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ArgumentError):
+            raise ConfigError(f"invalid config value '{key}.{cause.argument}': {cause}") from cause
+        raise
+
+
+def instantiate_group(group: DictConfig | None, key: str = "callbacks") -> list[Any]:
     """Instantiate each `_target_` node of a `callbacks:` or `logger:` group, in order."""
     if not group:
         return []
-    return [hydra.utils.instantiate(node) for node in group.values() if node and "_target_" in node]
+    return [
+        instantiate_node(node, f"{key}.{name}") for name, node in group.items() if node and "_target_" in node
+    ]

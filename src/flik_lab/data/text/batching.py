@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from flik_lab.data.epoch_batches import SeededPermutation
 from flik_lab.data.text.tokenizer import PAD_ID
 
 
@@ -39,28 +40,6 @@ def pad_collate(items: Sequence[tuple[np.ndarray, int]]) -> dict[str, torch.Tens
     tokens[mask] = torch.from_numpy(np.concatenate([ids for ids, _ in items]).astype(np.int64))
     labels = torch.tensor([label for _, label in items], dtype=torch.long)
     return {"tokens": tokens, "lengths": lengths, "labels": labels}
-
-
-class SeededPermutation(Sampler[int]):
-    """All indices once, shuffled by `(seed, epoch)` (or in order); `set_epoch` picks the epoch."""
-
-    def __init__(self, n: int, shuffle: bool = True, seed: int = 0):
-        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def rng(self, stream: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, stream])
-
-    def order(self) -> np.ndarray:
-        return self.rng(0).permutation(self.n) if self.shuffle else np.arange(self.n)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order().tolist())
 
 
 class BucketBatchSampler(Sampler[list[int]]):

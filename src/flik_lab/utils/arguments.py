@@ -1,0 +1,28 @@
+"""Constructor argument checks whose errors name the argument, so a config error can name its key."""
+
+
+class ArgumentError(ValueError):
+    """A constructor argument outside its range; `argument` is its name (`lr_g`)."""
+
+    def __init__(self, argument: str, value: object, expected: str):
+        super().__init__(f"{argument}={value!r}: expected {expected}")
+        self.argument = argument
+
+
+def require_positive(**values: float) -> None:
+    """Raise `ArgumentError` for the first value that is not a positive number."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ArgumentError(name, value, "a positive number")
+
+
+def require_fraction(**values: float) -> None:
+    """Raise `ArgumentError` for the first value outside [0, 1)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise ArgumentError(name, value, "a number in [0, 1)")
+
+
+def require_choice(name: str, value: object, choices: tuple) -> None:
+    if value not in choices:
+        raise ArgumentError(name, value, f"one of {', '.join(map(str, choices))}")

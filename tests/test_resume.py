@@ -1,0 +1,101 @@
+"""Exact resume: N epochs straight equal N/2 epochs + resume (same or new directory, epoch end or SIGTERM
+in the middle of an epoch), bit for bit on CPU; `last.ckpt` is always the newest state."""
+
+import os
+import signal
+
+import lightning as L
+import pytest
+import torch
+
+from flik_lab.callbacks.preemption import RunInterrupted
+from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from flik_lab.train import train
+
+from .conftest import QUICK, compose_config
+
+pytestmark = pytest.mark.slow
+
+GAN = [*QUICK, "+trainer.limit_train_batches=3", "test=false", "seed=3"]
+GAN.remove("+trainer.limit_train_batches=4")
+
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("imdb")
+    write_parquet(data_dir, generate_reviews(240, seed=0, median_words=20), generate_reviews(40, seed=1))
+    return data_dir
+
+
+def _text(data_dir) -> list[str]:
+    """A small LSTM with dropout (random masks every step) on generated reviews."""
+    return [
+        *GAN, "experiment=imdb_lstm", f"data.data_dir={data_dir}", "data.source=parquet", "data.val_size=40",
+        "data.batch_size=16", "data.vocab_size=300", "model.embed_dim=8", "model.encoder.hidden_size=8",
+        "model.dropout=0.3",
+    ]  # fmt: skip
+
+
+def _state(run, name="last.ckpt") -> dict:
+    return torch.load(run / "checkpoints" / name, weights_only=True)
+
+
+def _assert_same_training_state(a: dict, b: dict) -> None:
+    assert (a["epoch"], a["global_step"]) == (b["epoch"], b["global_step"])
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), f"{key} differs"
+    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
+        for p, state in opt_a["state"].items():
+            for k, v in state.items():
+                assert torch.equal(torch.as_tensor(v), torch.as_tensor(opt_b["state"][p][k])), (p, k)
+
+
+class SigtermAt(L.Callback):
+    """Sends this process SIGTERM after training batch `step` (counted in batches over the whole run)."""
+
+    def __init__(self, batch: int):
+        self.batch, self.seen = batch, 0
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        self.seen += 1
+        if self.seen == self.batch:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("family", ["gan", "text"])
+def test_resume_equals_the_straight_run(family, reviews, tmp_path):
+    base = GAN if family == "gan" else _text(reviews)
+    straight = tmp_path / "straight"
+    train(compose_config("train", straight, [*base, "trainer.max_epochs=4"]))
+
+    # epoch end, resumed in the same directory
+    same = tmp_path / "same"
+    train(compose_config("train", same, [*base, "trainer.max_epochs=2"]))
+    assert _state(same)["epoch"] == 1
+    resume = [f"ckpt_path={same}/checkpoints/last.ckpt", "trainer.max_epochs=4"]
+    train(compose_config("train", same, [*base, *resume]))
+    _assert_same_training_state(_state(straight), _state(same))
+
+    # SIGTERM in the middle of epoch 1 (after its 2nd of 3 batches), resumed in a new directory
+    killed, new = tmp_path / "killed", tmp_path / "new"
+    with pytest.raises(RunInterrupted) as interrupted:
+        train(compose_config("train", killed, [*base, "trainer.max_epochs=4"]), extra_callbacks=[SigtermAt(5)])
+    assert interrupted.value.code == 143 and interrupted.value.checkpoint == killed / "checkpoints" / "last.ckpt"
+    midway = _state(killed)
+    assert midway["global_step"] == 5 * (2 if family == "gan" else 1)  # the GAN steps two optimizers
+    resume = [f"ckpt_path={killed}/checkpoints/last.ckpt", "trainer.max_epochs=4"]
+    train(compose_config("train", new, [*base, *resume]))
+    _assert_same_training_state(_state(straight), _state(new))
+
+
+
+
+@pytest.mark.parametrize("family", ["gan", "text"])
+def test_last_ckpt_is_the_newest_state_and_the_best_is_kept(family, reviews, tmp_path):
+    base = GAN if family == "gan" else _text(reviews)
+    train(compose_config("train", tmp_path, [*base, "trainer.max_epochs=4"]))
+    last = _state(tmp_path)
+    assert last["epoch"] == 3 and last["global_step"] == 4 * 3 * (2 if family == "gan" else 1)
+    best = [p for p in (tmp_path / "checkpoints").glob("epoch_*.ckpt")]
+    assert len(best) == 1  # the best epoch by the monitored metric, beside last.ckpt
