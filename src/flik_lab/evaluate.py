@@ -6,13 +6,14 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from flik_lab.utils.conf_dir import CONF_DIR
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.stored_config import stored_config
 from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     ckpt = load_checkpoint(cfg.ckpt_path)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
-    data_cfg = cfg.data if cfg.data is not None else OmegaConf.create(ckpt["flik_lab"]["data"])
+    source = f"ckpt_path={cfg.ckpt_path}"
+    # both stored configs are checked before anything is built; `data=` on the command line is trusted
+    data_cfg = cfg.data if cfg.data is not None else stored_config(ckpt, "data", source, cfg.trusted_targets)
+    model = model_from_checkpoint(ckpt, source, cfg.trusted_targets)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(data_cfg)
-    model = model_from_checkpoint(ckpt)
     loggers = instantiate_group(cfg.logger)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers)
     trainer.test(model, datamodule=datamodule)

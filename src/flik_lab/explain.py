@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from tokenizers import Tokenizer
 
 from flik_lab.data.text.tokenizer import encode
+from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import Explained, attention_figure
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from flik_lab.utils.conf_dir import CONF_DIR
@@ -34,7 +35,7 @@ def explain(cfg: DictConfig) -> Explained:
     if "tokenizer" not in ckpt.get(TOKENIZER_KEY, {}):
         raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
     tokenizer = Tokenizer.from_str(ckpt[TOKENIZER_KEY]["tokenizer"])
-    model = model_from_checkpoint(ckpt)
+    model = model_from_checkpoint(ckpt, f"ckpt_path={cfg.ckpt_path}", cfg.trusted_targets, TextClassifier)
     (review,) = explain_ids(
         model, encode(tokenizer, [cfg.text]), lambda ids: list(map(tokenizer.id_to_token, ids))
     )

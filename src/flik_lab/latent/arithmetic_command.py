@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from flik_lab.latent.concepts import Labeller, attribute_labeller, concept_vectors, digit_labeller
 from flik_lab.latent.expression import Term, parse_expression
 from flik_lab.latent.gan_checkpoint import image_kind, load_gan
+from flik_lab.models.attribute_classifier import AttributeClassifier
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
 from flik_lab.plots.attention import figure_to_tensor
@@ -33,11 +34,13 @@ def labeller_for(kind: str, cfg: DictConfig) -> Labeller:
         raise ValueError(
             "a CelebA GAN needs classifier_ckpt=<checkpoint of `flik-lab train experiment=celeba_attributes`>"
         )
-    ckpt = load_checkpoint(cfg.classifier_ckpt)
+    ckpt = load_checkpoint(cfg.classifier_ckpt, "classifier_ckpt")
     names = ckpt.get("CelebADataModule", {}).get("attr_names")
     if not names:
         raise ValueError(f"classifier_ckpt={cfg.classifier_ckpt} holds no CelebA attribute names")
-    return attribute_labeller(model_from_checkpoint(ckpt), names, cfg.confidence)
+    source = f"classifier_ckpt={cfg.classifier_ckpt}"
+    model = model_from_checkpoint(ckpt, source, cfg.trusted_targets, AttributeClassifier)
+    return attribute_labeller(model, names, cfg.confidence)
 
 
 def check_terms(kind: str, terms: list[Term], expr: str) -> None:
@@ -60,7 +63,7 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     if existing:
         raise FileExistsError(f"refusing to overwrite {existing}")
     terms = parse_expression(cfg.expr, ALIASES)
-    gan, ckpt = load_gan(cfg.ckpt_path)
+    gan, ckpt = load_gan(cfg.ckpt_path, cfg.trusted_targets)
     kind = image_kind(ckpt)
     check_terms(kind, terms, cfg.expr)
     labeller = labeller_for(kind, cfg)

@@ -1,18 +1,17 @@
 """Load a GAN checkpoint written by `flik-lab train` and tell which kind of images it draws."""
 
+from collections.abc import Iterable
+
 from flik_lab.models.gan import GAN
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 
 KINDS = {(1, 28): "mnist", (3, 64): "celeba"}  # (channels, image_size) of the generator
 
 
-def load_gan(path: str) -> tuple[GAN, dict]:
-    """The GAN (eval mode, weights-only load) and its raw checkpoint dict."""
-    ckpt = load_checkpoint(path)
-    target = ckpt["flik_lab"]["model"].get("_target_", "")
-    if target != "flik_lab.models.gan.GAN":
-        raise ValueError(f"ckpt_path={path} holds a {target}, not a GAN (flik_lab.models.gan.GAN)")
-    return model_from_checkpoint(ckpt), ckpt
+def load_gan(path: str, trusted: Iterable[str] = (), key: str = "ckpt_path") -> tuple[GAN, dict]:
+    """The GAN (a GAN subclass; eval mode, weights-only load) and its raw checkpoint dict."""
+    ckpt = load_checkpoint(path, key)
+    return model_from_checkpoint(ckpt, f"{key}={path}", trusted, expect=GAN), ckpt
 
 
 def image_kind(ckpt: dict) -> str:

@@ -52,7 +52,7 @@ def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
     existing = [str(p) for p in files.values() if p.exists()]
     if existing:
         raise FileExistsError(f"refusing to overwrite {existing}")
-    gan, _ = load_gan(cfg.ckpt_path)
+    gan, _ = load_gan(cfg.ckpt_path, cfg.trusted_targets)
     start, end = endpoints(cfg, gan.latent_dim)
     paths = torch.stack([interpolate(a, b, cfg.steps, cfg.method) for a, b in zip(start, end, strict=True)])
     images = gan(paths.flatten(0, 1).to(gan.device)).unflatten(0, paths.shape[:2])  # (P, steps, C, H, W)

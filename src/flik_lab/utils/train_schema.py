@@ -37,29 +37,35 @@ class TrainSchema(RunSchema):
 
 
 @dataclass
-class EvalSchema(RunSchema):
+class CheckpointRunSchema(RunSchema):
+    """Keys of the commands that rebuild a model from a checkpoint's stored (untrusted) config."""
+
     ckpt_path: str = MISSING
+    # classes (dotted paths) a stored config may build besides flik-lab's own models and data modules
+    trusted_targets: list[str] = field(default_factory=list)
 
 
 @dataclass
-class SampleSchema(RunSchema):
-    ckpt_path: str = MISSING
+class EvalSchema(CheckpointRunSchema):
+    """`flik-lab eval`: test metrics of a checkpoint."""
+
+
+@dataclass
+class SampleSchema(CheckpointRunSchema):
     num_samples: int = 64
     nrow: int = 8
     output: str = "samples.png"
 
 
 @dataclass
-class ExplainSchema(RunSchema):
-    ckpt_path: str = MISSING
+class ExplainSchema(CheckpointRunSchema):
     text: str = MISSING
     output: str = "attention.png"
     max_tokens: int = 400
 
 
 @dataclass
-class LatentInterpolateSchema(RunSchema):
-    ckpt_path: str = MISSING
+class LatentInterpolateSchema(CheckpointRunSchema):
     method: str = "slerp"
     steps: int = 10
     pairs: Any = 4  # a count of random pairs, or [[i, j], ...] indices into `latents`
@@ -68,8 +74,7 @@ class LatentInterpolateSchema(RunSchema):
 
 
 @dataclass
-class LatentArithmeticSchema(RunSchema):
-    ckpt_path: str = MISSING
+class LatentArithmeticSchema(CheckpointRunSchema):
     expr: str = MISSING
     classifier_ckpt: Optional[str] = None
     num_samples: int = 2000

@@ -1,0 +1,281 @@
+"""Checkpoints are untrusted input: pickle payloads and stored-config gadgets are refused by every command."""
+
+import builtins
+import copy
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from flik_lab.evaluate import evaluate
+from flik_lab.explain import explain
+from flik_lab.latent.arithmetic_command import latent_arithmetic
+from flik_lab.latent.gan_checkpoint import load_gan
+from flik_lab.latent.interpolate_command import interpolate_latents
+from flik_lab.models.gan import GAN
+from flik_lab.models.mnist_classifier import load_pretrained
+from flik_lab.sample import sample
+from flik_lab.train import train
+from flik_lab.utils.stored_config import known_targets
+
+from .conftest import compose_config
+from .fixtures import CELEBA_ATTRS
+from .text_fixtures import tiny_reviews, write_tiny
+
+QUIET = ["+trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
+
+
+class TinyGAN(GAN):
+    """A user's own GAN subclass: built only when named in `trusted_targets`."""
+
+
+class Shell:
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+class Exec:
+    def __init__(self, source: str):
+        self.source = source
+
+    def __reduce__(self):
+        return builtins.exec, (self.source,)
+
+
+def _save(ckpt: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, path)
+    return path
+
+
+def _built(overrides: list[str], path: Path, **extra) -> Path:
+    """A checkpoint in train's format (resolved model/data configs, weights) without training: CelebA ones."""
+    cfg = compose_config("train", path.parent, overrides)
+    stored = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "data")}
+    model = hydra.utils.instantiate(cfg.model)
+    return _save({"state_dict": model.state_dict(), "flik_lab": stored, **extra}, path)
+
+
+@pytest.fixture(scope="module")
+def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
+    """Legitimate checkpoints: the tiny trained GAN, a text classifier trained on one batch, CelebA ones."""
+    root = tmp_path_factory.mktemp("ckpts")
+    write_tiny(root / "imdb", "parquet", *tiny_reviews(40, 16))
+    text_run = root / "text"
+    train(compose_config("train", text_run, [
+        "experiment=imdb_lstm", f"data.data_dir={root / 'imdb'}", "data.source=parquet", "data.val_size=8",
+        "data.vocab_size=200", "data.batch_size=8", "model.embed_dim=8", "model.encoder.hidden_size=8",
+        "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "+trainer.limit_val_batches=1",
+        "test=false", *QUIET]))  # fmt: skip
+    tiny = [
+        "model.generator.width=4",
+        "model.discriminator.width=4",
+        "model.latent_dim=8",
+        "model.net.width=2",
+    ]
+    return {
+        "gan": trained_gan / "checkpoints" / "last.ckpt",
+        "text": text_run / "checkpoints" / "last.ckpt",
+        "celeba_gan": _built(["experiment=gan_celeba", *tiny[:3]], root / "celeba_gan" / "last.ckpt"),
+        "classifier": _built(["experiment=celeba_attributes", tiny[3]], root / "clf" / "last.ckpt",
+                             CelebADataModule={"attr_names": CELEBA_ATTRS}),
+    }  # fmt: skip
+
+
+# the commands that read a checkpoint: (kind of checkpoint they read, run(cfg dir, bad path, overrides))
+def _sample(out, path, ckpts, extra=()):
+    return sample(compose_config("sample", out, [f"ckpt_path={path}", "num_samples=4", *extra]))
+
+
+def _eval(out, path, ckpts, extra=()):
+    quick = ["+trainer.limit_test_batches=1", "+trainer.enable_progress_bar=false", "logger=[]"]
+    return evaluate(compose_config("eval", out, [f"ckpt_path={path}", *quick, *extra]))
+
+
+def _explain(out, path, ckpts, extra=()):
+    return explain(compose_config("explain", out, [f"ckpt_path={path}", "text='A fine film.'", *extra]))
+
+
+def _interpolate(out, path, ckpts, extra=()):
+    cfg = compose_config("latent_interpolate", out, [f"ckpt_path={path}", "pairs=1", "steps=3", *extra])
+    return interpolate_latents(cfg)
+
+
+def _arithmetic(out, path, ckpts, extra=()):
+    loose = ["confidence=0.0", "min_count=1", "num_samples=200", "num_neighbours=2"]
+    cfg = compose_config("latent_arithmetic", out, [f"ckpt_path={path}", "expr='1'", *loose, *extra])
+    cfg.expr = " + ".join([_some_digit(path)] * 2) if path == ckpts["gan"] else "1"  # refused before use
+    return latent_arithmetic(cfg)
+
+
+def _classifier(out, path, ckpts, extra=()):
+    common = [
+        "confidence=0.0",
+        "min_count=1",
+        "num_samples=16",
+        "num_neighbours=2",
+        "expr='Smiling + Female'",
+    ]
+    return latent_arithmetic(compose_config("latent_arithmetic", out, [
+        f"ckpt_path={ckpts['celeba_gan']}", f"classifier_ckpt={path}", *common, *extra]))  # fmt: skip
+
+
+def _some_digit(path) -> str:
+    """A digit the GAN's first seeded sample is labelled as (confidence=0 counts every argmax)."""
+    gan, _ = load_gan(str(path))
+    with torch.no_grad():
+        return str(int(load_pretrained()(gan(gan.noise(1, torch.Generator().manual_seed(42)))).argmax()))
+
+
+COMMANDS: dict[str, tuple[str, Callable]] = {
+    "sample": ("gan", _sample),
+    "eval": ("gan", _eval),
+    "explain": ("text", _explain),
+    "interpolate": ("gan", _interpolate),
+    "arithmetic": ("gan", _arithmetic),
+    "arithmetic_classifier": ("classifier", _classifier),
+}
+
+
+def _first(model: dict, test: Callable) -> str:
+    return next(k for k, v in model.items() if test(v))
+
+
+def _value(m: dict) -> str:  # latent_dim, vocab_size, num_attributes
+    return _first(m, lambda v: isinstance(v, int) and not isinstance(v, bool))
+
+
+def _network(m: dict) -> str:  # generator, encoder, net
+    return _first(m, lambda v: isinstance(v, dict) and "_target_" in v)
+
+
+def _gadgets(marker: Path, pickled: Path) -> dict[str, tuple[Callable[[dict], dict], str]]:
+    """Stored model configs that run `touch marker` or misuse flik-lab's own classes: (edit, needle)."""
+    touch = f"touch {marker}"
+    system = {"_target_": "os.system", "_args_": [touch]}
+    popen = {"_target_": "subprocess.Popen", "args": ["touch", str(marker)]}
+    return {
+        "os.system": (lambda m: system, "'os.system'"),
+        "create_subprocess_shell": (
+            lambda m: {"_target_": "asyncio.create_subprocess_shell", "cmd": touch},
+            "'asyncio.create_subprocess_shell'",
+        ),
+        "popen": (lambda m: popen, "'subprocess.Popen'"),
+        "read_pickle": (
+            lambda m: {"_target_": "pandas.read_pickle", "filepath_or_buffer": str(pickled)},
+            "'pandas.read_pickle'",
+        ),
+        "in_value": (lambda m: {**m, _value(m): system}, "'os.system'"),
+        "in_network": (lambda m: {**m, _network(m): popen}, "'subprocess.Popen'"),
+        "partial": (lambda m: {**m, "_partial_": True}, "_partial_"),
+        "unknown_key": (lambda m: {**m, _network(m): {**m[_network(m)], "evil": 1}}, "evil"),
+        "interpolation": (lambda m: {**m, _value(m): "${oc.env:HOME}"}, "${oc.env:HOME}"),
+    }
+
+
+PAYLOADS = ["pickle_os_system", "pickle_exec", *_gadgets(Path("m"), Path("p"))]
+
+
+@pytest.fixture(scope="module")
+def marker(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("marker") / "pwned"
+
+
+@pytest.fixture(scope="module")
+def malicious(ckpts, marker, tmp_path_factory) -> Callable[[str, str], tuple[Path, str]]:
+    """(kind, payload) -> a crafted checkpoint file and the text its refusal must contain; cached."""
+    root = tmp_path_factory.mktemp("malicious")
+    pickled = _save({"x": Shell(f"touch {marker}")}, root / "payload.pkl")
+    loaded = {kind: torch.load(path, weights_only=True) for kind, path in ckpts.items()}
+    made: dict[tuple[str, str], tuple[Path, str]] = {}
+
+    def make(kind: str, payload: str) -> tuple[Path, str]:
+        if (kind, payload) not in made:
+            ckpt = copy.deepcopy(loaded[kind])
+            path = root / kind / f"{payload}.ckpt"
+            if payload.startswith("pickle"):
+                evil = (
+                    Shell(f"touch {marker}")
+                    if payload == "pickle_os_system"
+                    else Exec(f"open({str(marker)!r}, 'w')")
+                )
+                ckpt["flik_lab"]["note"] = evil
+                needle = "weights-only load refuses"
+            elif payload.startswith("data"):  # eval's stored data config
+                system = {"_target_": "os.system", "_args_": [f"touch {marker}"]}
+                data = ckpt["flik_lab"]["data"]
+                ckpt["flik_lab"]["data"] = system if payload == "data" else {**data, "batch_size": system}
+                needle = "'os.system'"
+            else:
+                edit, needle = _gadgets(marker, pickled)[payload]
+                ckpt["flik_lab"]["model"] = edit(ckpt["flik_lab"]["model"])
+            made[kind, payload] = (_save(ckpt, path), needle)
+        return made[kind, payload]
+
+    return make
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_refuses_every_payload(command, payload, ckpts, malicious, marker, tmp_path):
+    kind, run = COMMANDS[command]
+    path, needle = malicious(kind, payload)
+    with pytest.raises(ValueError) as refused:
+        run(tmp_path, path, ckpts)
+    message = str(refused.value)
+    assert needle in message and str(path) in message, message
+    key = "classifier_ckpt" if command == "arithmetic_classifier" else "ckpt_path"
+    assert f"{key}={path}" in message
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("payload", ["data", "data_nested"])
+def test_eval_refuses_a_gadget_in_the_stored_data_config(payload, ckpts, malicious, marker, tmp_path):
+    path, needle = malicious("gan", payload)
+    with pytest.raises(ValueError, match=r"data(\.batch_size)?\._target_' names 'os\.system'") as refused:
+        _eval(tmp_path, path, ckpts)
+    assert f"ckpt_path={path}" in str(refused.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_legitimate_checkpoints_still_work_for_every_command(command, ckpts, tmp_path):
+    kind, run = COMMANDS[command]
+    assert run(tmp_path, ckpts[kind], ckpts) is not None
+
+
+def test_a_user_named_gan_subclass_is_built_only_when_trusted(ckpts, tmp_path):
+    ckpt = torch.load(ckpts["gan"], weights_only=True)
+    target = f"{__name__}.TinyGAN"
+    ckpt["flik_lab"]["model"]["_target_"] = target
+    path = _save(ckpt, tmp_path / "tiny_gan.ckpt")
+    with pytest.raises(ValueError, match=f"'{target}'.*trusted_targets"):
+        _sample(tmp_path / "refused", path, ckpts)
+    trusted = [f"trusted_targets=[{target}]"]
+    assert all(p.is_file() for p in _sample(tmp_path / "s", path, ckpts, trusted))
+    assert all(p.is_file() for p in _interpolate(tmp_path / "i", path, ckpts, trusted).values())
+
+
+def test_sample_on_a_text_classifier_says_a_gan_checkpoint_is_expected(ckpts, tmp_path):
+    text = ckpts["text"]
+    with pytest.raises(ValueError, match=f"ckpt_path={text} holds a .*TextClassifier.*GAN checkpoint"):
+        _sample(tmp_path, text, ckpts)
+
+
+def test_allow_list_is_every_model_and_data_target_of_the_shipped_configs():
+    targets = known_targets()
+    ours = {"models.gan.GAN", "models.dcgan.Generator", "metrics.fid.mnist_fid",
+            "models.text.lstm.LSTMEncoder", "models.text_classifier.TextClassifier",
+            "models.text.transformer.TransformerEncoder",
+            "models.attribute_classifier.AttributeCNN", "data.mnist5k.MNIST5kDataModule",
+            "data.imdb.IMDBDataModule", "data.celeba.CelebADataModule"}  # fmt: skip
+    assert {f"flik_lab.{t}" for t in ours} <= targets
+    assert all(t.startswith("flik_lab.") for t in targets)  # no callbacks, loggers or trainers
+    for target in targets:
+        hydra.utils.get_object(target)
