@@ -1,0 +1,17 @@
+"""`checkpoints/last.ckpt`: the newest state, written after every epoch (resume from it)."""
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """Replaces `<dirpath>/last.ckpt` after every epoch.
+
+    Lightning 2.6's `save_last=True` writes `last.ckpt` only in epochs that save a new best by the monitored
+    metric, so resuming from it re-trained epochs. As its own class this callback also keeps its state apart
+    from a `ModelCheckpoint` that monitors nothing (Lightning refuses two with the same state key).
+    """
+
+    def __init__(self, dirpath: str):
+        super().__init__(
+            dirpath=dirpath, filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+        )

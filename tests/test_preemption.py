@@ -1,0 +1,64 @@
+"""SIGTERM, what SLURM sends before a preemption or requeue, for real: a run and a sweep are killed mid-run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flik_lab.utils.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+ENDLESS = [  # epochs of 20 batches, far more epochs than the test waits for
+    "trainer.max_epochs=1000",
+    "+trainer.limit_train_batches=20",
+    "+trainer.limit_val_batches=1",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+
+
+def _start(cwd: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    cmd = [sys.executable, "-m", "flik_lab.cli", "train", *args]
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _sigterm_once_exists(proc: subprocess.Popen, path: Path, timeout: float = 240) -> str:
+    """Wait for `path` (the first epoch's checkpoint), SIGTERM `proc`; its output once it ended."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+    time.sleep(1.0)  # into the next epoch's batches
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=120)[0]
+
+
+def test_sigterm_saves_the_step_and_exits_non_zero(tmp_path):
+    run = tmp_path / "run"
+    proc = _start(tmp_path, *ENDLESS, f"hydra.run.dir={run}")
+    out = _sigterm_once_exists(proc, run / "checkpoints" / "epoch_000.ckpt")
+    assert proc.returncode == 143, out[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    assert f"interrupted by SIGTERM; resume with ckpt_path={last}" in out
+    ckpt = load_checkpoint(last)  # resumable: weights-only, with its config
+    assert ckpt["global_step"] > 2 * 20  # past the first epoch: the step the signal arrived at
+    assert "interrupted by SIGTERM" in (run / "train.log").read_text()
+    assert not list(run.rglob("*.tmp"))  # the checkpoint was written whole
+
+
+def test_sigterm_stops_a_sweep_and_names_the_interrupted_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = _start(tmp_path, "-m", "seed=1,2,3", *ENDLESS, f"hydra.sweep.dir={sweep}")
+    out = _sigterm_once_exists(proc, sweep / "0" / "checkpoints" / "epoch_000.ckpt")
+    assert proc.returncode == 143, out[-3000:]
+    assert "job 0 (seed=1" in out and "was interrupted; the sweep stopped, later jobs did not run" in out
+    assert "interrupted" in (sweep / "failed_jobs.txt").read_text()
+    assert not (sweep / "1").exists()
+    assert load_checkpoint(sweep / "0" / "checkpoints" / "last.ckpt")["global_step"] > 2 * 20
