@@ -1,4 +1,4 @@
-"""SIGTERM, what SLURM sends before a preemption or requeue, for real: a run and a sweep are killed mid-run."""
+"""SIGTERM, what SLURM sends before a preemption or requeue, for real: a run and a sweep killed mid-run."""
 
 import os
 import signal
@@ -25,7 +25,9 @@ ENDLESS = [  # epochs of 20 batches, far more epochs than the test waits for
 def _start(cwd: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     cmd = [sys.executable, "-m", "flik_lab.cli", "train", *args]
-    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def _sigterm_once_exists(proc: subprocess.Popen, path: Path, timeout: float = 240) -> str:

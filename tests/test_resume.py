@@ -80,15 +80,17 @@ def test_resume_equals_the_straight_run(family, reviews, tmp_path):
     # SIGTERM in the middle of epoch 1 (after its 2nd of 3 batches), resumed in a new directory
     killed, new = tmp_path / "killed", tmp_path / "new"
     with pytest.raises(RunInterrupted) as interrupted:
-        train(compose_config("train", killed, [*base, "trainer.max_epochs=4"]), extra_callbacks=[SigtermAt(5)])
-    assert interrupted.value.code == 143 and interrupted.value.checkpoint == killed / "checkpoints" / "last.ckpt"
+        train(
+            compose_config("train", killed, [*base, "trainer.max_epochs=4"]), extra_callbacks=[SigtermAt(5)]
+        )
+    assert (
+        interrupted.value.code == 143 and interrupted.value.checkpoint == killed / "checkpoints" / "last.ckpt"
+    )
     midway = _state(killed)
     assert midway["global_step"] == 5 * (2 if family == "gan" else 1)  # the GAN steps two optimizers
     resume = [f"ckpt_path={killed}/checkpoints/last.ckpt", "trainer.max_epochs=4"]
     train(compose_config("train", new, [*base, *resume]))
     _assert_same_training_state(_state(straight), _state(new))
-
-
 
 
 @pytest.mark.parametrize("family", ["gan", "text"])

@@ -144,6 +144,12 @@ class IMDBDataModule(L.LightningDataModule):
                 f"val_size={self.val_size} leaves no training reviews: the {self.source} train split in "
                 f"{self.data_dir} has {len(train)} (non-empty) reviews"
             )
+        classes = sorted({label for _, label in train})
+        if classes != [0, 1]:
+            raise ValueError(
+                f"the {self.source} train split in {self.data_dir} holds labels {classes}; a sentiment "
+                "classifier needs negative (0) and positive (1) reviews"
+            )
         # the hub's train split is sorted by label: the permutation also shuffles it
         train_idx, val_idx = seeded_split(len(train), [len(train) - self.val_size, self.val_size], self.seed)
         splits = {

@@ -1,0 +1,132 @@
+"""A diverging run stops with an error naming the step and metric (or skips such steps when asked), never
+writes NaN weights over a good checkpoint, and an FID of NaN features is an error, not a crash."""
+
+import os
+import subprocess
+import sys
+
+import lightning as L
+import pandas as pd
+import pytest
+import torch
+
+from flik_lab.callbacks.finite_weights import NonFiniteWeightsError
+from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from flik_lab.metrics.fid import mnist_fid
+from flik_lab.models.finite_loss import NonFiniteLossError
+from flik_lab.train import train
+
+from .conftest import QUICK, compose_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory) -> list[str]:
+    data_dir = tmp_path_factory.mktemp("imdb")
+    write_parquet(data_dir, generate_reviews(200, seed=0, median_words=20), generate_reviews(40, seed=1))
+    return [
+        *QUICK, "experiment=imdb_lstm", f"data.data_dir={data_dir}", "data.source=parquet",
+        "data.val_size=40", "data.batch_size=16", "data.vocab_size=300", "model.embed_dim=8",
+        "model.encoder.hidden_size=8", "test=false",
+    ]  # fmt: skip
+
+
+class PoisonWeights(L.Callback):
+    """Sets the embedding to NaN after training batch `batch` (the last one of the epoch by default)."""
+
+    def __init__(self, batch: int | None = None):
+        self.batch = batch
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == (trainer.num_training_batches - 1 if self.batch is None else self.batch):
+            with torch.no_grad():
+                pl_module.embedding.weight.fill_(float("nan"))
+
+
+def test_a_nan_loss_stops_the_run_naming_step_and_metric(text_run, tmp_path):
+    with pytest.raises(NonFiniteLossError, match=r"train/loss = nan at epoch 0, batch 2, global step 2"):
+        train(compose_config("train", tmp_path, text_run), extra_callbacks=[PoisonWeights(batch=1)])
+    assert not list(tmp_path.rglob("*.ckpt"))  # nothing saved from a diverged model
+
+
+def test_a_diverging_gan_stops_the_run(tmp_path):
+    # lr 1e30 sends the discriminator's logits to infinity within a step: the losses become NaN
+    with pytest.raises(NonFiniteLossError, match=r"train/loss_[dg] = nan at epoch 0, batch 0"):
+        train(compose_config("train", tmp_path, [*QUICK, "model.lr_d=1e30", "test=false"]))
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+class NanLossOnce(L.Callback):
+    """Makes batch `batch`'s loss NaN (a NaN output bias for one forward pass), then restores the bias."""
+
+    def __init__(self, batch: int):
+        self.batch, self.saved = batch, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.batch:
+            self.saved = pl_module.head.bias.detach().clone()
+            with torch.no_grad():
+                pl_module.head.bias.fill_(float("nan"))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == self.batch:
+            with torch.no_grad():
+                pl_module.head.bias.copy_(self.saved)
+
+
+def test_skip_policy_skips_the_non_finite_step_and_goes_on(text_run, tmp_path):
+    cfg = compose_config("train", tmp_path, [*text_run, "model.nonfinite_loss=skip"])
+    train(cfg, extra_callbacks=[NanLossOnce(batch=1)])
+    metrics = pd.read_csv(tmp_path / "csv" / "metrics.csv")
+    assert metrics["train/skipped_steps"].max() == 1
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert all(torch.isfinite(w).all() for w in ckpt["state_dict"].values() if w.is_floating_point())
+
+
+def test_nan_weights_never_overwrite_a_good_checkpoint(text_run, tmp_path):
+    train(compose_config("train", tmp_path, text_run))
+    checkpoints = sorted((tmp_path / "checkpoints").iterdir())
+    before = {p.name: p.read_bytes() for p in checkpoints}
+    resume = [f"ckpt_path={tmp_path}/checkpoints/last.ckpt", "trainer.max_epochs=2"]
+    with pytest.raises(NonFiniteWeightsError, match="embedding.weight"):
+        train(compose_config("train", tmp_path, [*text_run, *resume]), extra_callbacks=[PoisonWeights()])
+    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "checkpoints").iterdir())} == before
+
+
+def test_fid_of_nan_images_is_an_error():
+    fid = mnist_fid()
+    images = torch.rand(8, 1, 28, 28) * 2 - 1
+    fid.update(images, real=True)
+    fid.update(torch.full_like(images, float("nan")), real=False)
+    with pytest.raises(FloatingPointError, match="non-finite image features in fake_features_sum"):
+        fid.compute()
+
+
+def _run(cwd, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    cmd = [sys.executable, "-m", "flik_lab.cli", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
+
+
+def test_eval_of_a_nan_generator_reports_instead_of_crashing(trained_gan, tmp_path):
+    ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
+    for name, value in ckpt["state_dict"].items():
+        if name.startswith("generator.") and value.is_floating_point():
+            value.fill_(float("nan"))
+    torch.save(ckpt, tmp_path / "nan.ckpt")
+    result = _run(tmp_path, "eval", f"ckpt_path={tmp_path / 'nan.ckpt'}", "+trainer.limit_test_batches=1",
+                  "+trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path / 'eval'}")  # fmt: skip
+    assert result.returncode == 1, result.returncode  # an error, not a segmentation fault (-11 / 139)
+    assert "non-finite image features" in result.stdout + result.stderr
+
+
+def test_a_sweep_goes_on_after_a_diverged_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    tiny = [*QUICK, "+trainer.limit_train_batches=3"]
+    tiny.remove("+trainer.limit_train_batches=4")
+    result = _run(tmp_path, "train", "-m", "model.lr_d=1e30,6e-4", *tiny, f"hydra.sweep.dir={sweep}")
+    assert result.returncode == 1
+    assert "1 of 2 jobs failed" in result.stdout and "NonFiniteLossError" in result.stdout
+    assert (sweep / "0" / "error.txt").is_file()
+    assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file()  # the next job ran
