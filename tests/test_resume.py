@@ -101,3 +101,12 @@ def test_last_ckpt_is_the_newest_state_and_the_best_is_kept(family, reviews, tmp
     assert last["epoch"] == 3 and last["global_step"] == 4 * 3 * (2 if family == "gan" else 1)
     best = [p for p in (tmp_path / "checkpoints").glob("epoch_*.ckpt")]
     assert len(best) == 1  # the best epoch by the monitored metric, beside last.ckpt
+
+
+def test_ckpt_path_last_starts_fresh_then_continues_in_the_same_directory(tmp_path):
+    """What a requeued SLURM job does: the same command twice, `ckpt_path=last`, one run directory."""
+    command = [*GAN, "ckpt_path=last", "trainer.max_epochs=1"]
+    train(compose_config("train", tmp_path, command))  # nothing to resume yet: a fresh start
+    assert _state(tmp_path)["epoch"] == 0
+    train(compose_config("train", tmp_path, [*command, "trainer.max_epochs=2"]))
+    assert _state(tmp_path)["epoch"] == 1 and _state(tmp_path)["global_step"] == 2 * 3 * 2

@@ -20,6 +20,7 @@ from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks, relaunch_ranks_as_this_job
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group, instantiate_node
+from flik_lab.utils.resume import resume_path
 from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test).
     `extra_callbacks` (objects, e.g. `flik-lab tune`'s pruning reporter) join the configured ones."""
     validate_config(cfg)  # a typo or a wrong type fails here, before any data or model is built
-    if cfg.ckpt_path is not None:
-        load_checkpoint(cfg.ckpt_path)  # missing, corrupt, not flik-lab's or not weights-only: fail now
     output_dir = Path(cfg.paths.output_dir)
-    refuse_to_overwrite(output_dir, resuming=cfg.ckpt_path is not None)
+    ckpt_path = resume_path(cfg.ckpt_path, output_dir)  # `last`: this directory's newest, if any
+    if ckpt_path is not None:
+        load_checkpoint(ckpt_path)  # missing, corrupt, not flik-lab's or not weights-only: fail now
+    refuse_to_overwrite(output_dir, resuming=ckpt_path is not None)
     if cfg.seed is not None:  # on resume the checkpoint's random state replaces this at the first batch
         L.seed_everything(cfg.seed, workers=True)
 
@@ -78,7 +80,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     failed = True
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if cfg.test:  # the best checkpoint; the current weights when none was written (fast_dev_run)
             trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint(trainer), weights_only=True)

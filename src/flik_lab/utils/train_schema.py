@@ -32,7 +32,7 @@ class RunSchema:
 
 @dataclass
 class TrainSchema(RunSchema):
-    ckpt_path: Optional[str] = None  # resume training from this checkpoint
+    ckpt_path: Optional[str] = None  # resume from this checkpoint; `last`: this run dir's newest, if any
     test: bool = True  # test the best checkpoint after fitting
 
 
