@@ -8,21 +8,65 @@ import pytest
 from hydra import compose, initialize_config_dir
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig
+from omegaconf.errors import InterpolationResolutionError
 
 from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.resolvers import register_resolvers
 
 from .test_sweeps import TINY, flik_lab
 
+register_resolvers()  # as `flik-lab train` does at start
+
+
+def _slurm_launcher(*overrides: str) -> DictConfig:
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", ["hydra/launcher=slurm", *overrides], return_hydra_config=True)
+    return cfg.hydra.launcher
+
 
 def test_slurm_launcher_config_matches_the_trainer():
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", ["hydra/launcher=slurm", "trainer=ddp_multinode", "trainer.num_nodes=4",
-                                "hydra.launcher.partition=gpu"], return_hydra_config=True)  # fmt: skip
-    launcher = cfg.hydra.launcher
+    launcher = _slurm_launcher("trainer=ddp_multinode", "trainer.num_nodes=4", "hydra.launcher.partition=gpu")
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
     assert launcher.nodes == 4 and launcher.tasks_per_node == launcher.gpus_per_node == 8
     assert launcher.max_num_timeout > 0 and launcher.signal_delay_s > 0  # requeue on preemption
-    assert cfg.trainer.devices == 8 and cfg.trainer.strategy == "ddp"
+
+
+@pytest.mark.parametrize(
+    ("trainer", "nodes", "tasks", "gpus"),
+    [
+        (["trainer=default"], 1, 1, 1),
+        (["trainer=gpu"], 1, 1, 1),
+        (["trainer=cpu"], 1, 1, 0),
+        (["trainer=ddp", "trainer.devices=4"], 1, 4, 4),
+        (["trainer=ddp", "trainer.devices=[0,1]"], 1, 2, 2),
+        (["trainer=ddp_cpu"], 1, 2, 0),
+        (["trainer=ddp_multinode"], 2, 8, 8),
+    ],
+)
+def test_slurm_launcher_follows_every_trainer(trainer, nodes, tasks, gpus):
+    launcher = _slurm_launcher(*trainer)
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (nodes, tasks, gpus)
+
+
+@pytest.mark.parametrize("devices", ["-1", "auto"])
+def test_slurm_launcher_needs_a_device_count(devices):
+    launcher = _slurm_launcher("trainer=ddp", f"trainer.devices={devices}")
+    with pytest.raises(InterpolationResolutionError, match=f"trainer.devices={devices} does not say"):
+        _ = launcher.tasks_per_node
+
+
+def test_flik_lab_train_knows_the_slurm_resolvers(tmp_path):
+    args = [
+        "hydra/launcher=slurm",
+        "trainer=ddp",
+        f"paths.output_dir={tmp_path}",
+        "--cfg",
+        "all",
+        "--resolve",
+    ]
+    result = flik_lab(tmp_path, "train", *args)
+    assert result.returncode != 0 and "trainer.devices=-1 does not say" in result.stderr
 
 
 def test_ranks_come_from_slurm_not_from_relaunching(monkeypatch):

@@ -2,9 +2,11 @@
 
 Lightning starts ranks 1..N-1 by re-running `sys.argv`: under `flik-lab train -m ...` every rank
 would start its own sweep and its own output directories. Here a rank re-runs the module with this
-job's overrides only, in RUN mode, in this job's output directory.
+job's overrides only, in RUN mode, in this job's output directory. `SpawnDDPStrategy` is ddp_spawn
+whose fit hands its loop counters back to the main process, and `end_other_ranks` reaps either kind of rank.
 """
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -14,7 +16,12 @@ from functools import partial
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers import subprocess_script
+from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
+from lightning.pytorch.trainer.states import TrainerFn
+
+from flik_lab.utils.resolvers import register_resolvers
 
 
 def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
@@ -33,8 +40,51 @@ def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
 
 
 def relaunch_ranks_as_this_job(module: str) -> None:
-    """Make Lightning's script launcher start the other ranks with `single_job_command`."""
+    """Make Lightning's script launcher start the other ranks with `single_job_command`, and let
+    `hydra/launcher=slurm` count the ranks SLURM starts on each node (its resolvers)."""
     subprocess_script._hydra_subprocess_cmd = partial(single_job_command, module)
+    register_resolvers()
+
+
+class _FitCountersBack(_MultiProcessingLauncher):
+    """Lightning's spawn launcher, also returning the fit loop's state (epoch, step) from rank 0."""
+
+    def get_extra_results(self, trainer: L.Trainer) -> dict:
+        return {**super().get_extra_results(trainer), "fit_loop": trainer.fit_loop.state_dict()}
+
+    def update_main_process_results(self, trainer: L.Trainer, extra: dict) -> None:
+        super().update_main_process_results(trainer, extra)
+        if trainer.state.fn == TrainerFn.FITTING:
+            trainer.fit_loop.load_state_dict(extra["fit_loop"])
+
+
+class SpawnDDPStrategy(DDPStrategy):
+    """`ddp_spawn` after which the main process knows the fit's epoch and step: the test spawned next logs
+    after the fit's rows, not at step 0 of epoch 0."""
+
+    def _configure_launcher(self) -> None:
+        super()._configure_launcher()
+        if isinstance(self._launcher, _MultiProcessingLauncher):
+            self._launcher = _FitCountersBack(self, start_method=self._start_method)
+
+
+def reap(proc: subprocess.Popen | multiprocessing.process.BaseProcess, kill: bool) -> None:
+    """Wait for a rank (killed first if `kill`): a `Popen` (ddp) or a multiprocessing process (ddp_spawn)."""
+    if isinstance(proc, multiprocessing.process.BaseProcess):
+        if kill and proc.is_alive():
+            proc.kill()
+        proc.join(timeout=60)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        return
+    if kill and proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def end_other_ranks(trainer: L.Trainer, failed: bool) -> None:
@@ -48,12 +98,7 @@ def end_other_ranks(trainer: L.Trainer, failed: bool) -> None:
             thread._child_processes = []  # nothing left to watch: its next check ends the thread
     procs = getattr(getattr(trainer.strategy, "launcher", None), "procs", [])
     for proc in procs:
-        if failed and proc.poll() is None:
-            proc.kill()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        reap(proc, kill=failed)
     if procs:  # the launcher exported these for its children; left set, the next job would not launch any
         for name in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
             os.environ.pop(name, None)

@@ -1,0 +1,1 @@
+"""Lightning loggers adapted to flik-lab's run directories."""
