@@ -5,6 +5,7 @@ import os
 import signal
 
 import lightning as L
+import pandas as pd
 import pytest
 import torch
 
@@ -34,6 +35,11 @@ def _text(data_dir) -> list[str]:
         "data.batch_size=16", "data.vocab_size=300", "model.embed_dim=8", "model.encoder.hidden_size=8",
         "model.dropout=0.3",
     ]  # fmt: skip
+
+
+def _logged(run, metric: str) -> list[tuple[int, float]]:
+    metrics = pd.read_csv(run / "csv" / "metrics.csv").dropna(subset=[metric])
+    return list(zip(metrics["step"], metrics[metric], strict=True))
 
 
 def _state(run, name="last.ckpt") -> dict:
@@ -91,6 +97,9 @@ def test_resume_equals_the_straight_run(family, reviews, tmp_path):
     resume = [f"ckpt_path={killed}/checkpoints/last.ckpt", "trainer.max_epochs=4"]
     train(compose_config("train", new, [*base, *resume]))
     _assert_same_training_state(_state(straight), _state(new))
+    # the metrics continue: the killed run's rows and the resumed run's are the straight run's
+    metric = "train/loss_d" if family == "gan" else "train/loss"
+    assert _logged(killed, metric) + _logged(new, metric) == _logged(straight, metric)
 
 
 @pytest.mark.parametrize("family", ["gan", "text"])

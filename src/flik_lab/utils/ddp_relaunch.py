@@ -21,8 +21,6 @@ from lightning.pytorch.strategies.launchers import subprocess_script
 from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
 from lightning.pytorch.trainer.states import TrainerFn
 
-from flik_lab.utils.resolvers import register_resolvers
-
 
 def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
     """The command line and working directory of rank `local_rank` of the current Hydra job."""
@@ -40,10 +38,8 @@ def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
 
 
 def relaunch_ranks_as_this_job(module: str) -> None:
-    """Make Lightning's script launcher start the other ranks with `single_job_command`, and let
-    `hydra/launcher=slurm` count the ranks SLURM starts on each node (its resolvers)."""
+    """Make Lightning's script launcher start the other ranks with `single_job_command`."""
     subprocess_script._hydra_subprocess_cmd = partial(single_job_command, module)
-    register_resolvers()
 
 
 class _FitCountersBack(_MultiProcessingLauncher):

@@ -7,6 +7,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from flik_lab.utils.resolvers import register_resolvers
+
 
 @dataclass
 class PathsSchema:
@@ -131,6 +133,8 @@ class TuneSchema:
 
 
 def register_schemas() -> None:
+    """The top-level schemas and flik-lab's resolvers (`hydra/launcher=slurm` counts devices with them)."""
+    register_resolvers()
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainSchema)
     store.store(name="eval_schema", node=EvalSchema)
