@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flik_lab.utils.checkpoint import load_checkpoint
@@ -64,3 +65,26 @@ def test_sigterm_stops_a_sweep_and_names_the_interrupted_job(tmp_path):
     assert "interrupted" in (sweep / "failed_jobs.txt").read_text()
     assert not (sweep / "1").exists()
     assert load_checkpoint(sweep / "0" / "checkpoints" / "last.ckpt")["global_step"] > 2 * 20
+
+
+def test_after_kill_9_the_same_command_with_ckpt_path_last_continues(tmp_path):
+    """kill -9 gives no chance to save: the run continues from its last whole epoch, history without gaps."""
+    run = tmp_path / "run"
+    command = [*ENDLESS, f"hydra.run.dir={run}", "ckpt_path=last"]
+    proc = _start(tmp_path, *command)
+    deadline = time.monotonic() + 240
+    while not (run / "checkpoints" / "last.ckpt").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0][-3000:]
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.kill()
+    proc.communicate(timeout=60)
+    epochs = load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] + 1  # whole, never truncated
+    resumed = _start(tmp_path, *command, f"trainer.max_epochs={epochs + 1}")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, out[-3000:]
+    assert load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] == epochs
+    metrics = pd.read_csv(run / "csv" / "metrics.csv")
+    val = metrics.dropna(subset=["val/fid"])
+    assert val["epoch"].tolist() == list(range(epochs + 1))  # each epoch once: the rows after the
+    assert metrics["step"].is_monotonic_increasing  # checkpoint that kill -9 left behind were dropped
