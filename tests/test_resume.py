@@ -119,3 +119,14 @@ def test_ckpt_path_last_starts_fresh_then_continues_in_the_same_directory(tmp_pa
     assert _state(tmp_path)["epoch"] == 0
     train(compose_config("train", tmp_path, [*command, "trainer.max_epochs=2"]))
     assert _state(tmp_path)["epoch"] == 1 and _state(tmp_path)["global_step"] == 2 * 3 * 2
+
+
+def test_an_interrupted_run_is_marked_so_in_wandb(tmp_path):
+    from flik_lab.utils.finish import finished_runs
+
+    cfg = compose_config("train", tmp_path, [*GAN, "logger=[csv,wandb]", "trainer.max_epochs=2"])
+    with pytest.raises(RunInterrupted), finished_runs():
+        train(cfg, extra_callbacks=[SigtermAt(2)])
+    (run,) = (tmp_path / "wandb").glob("offline-run-*")
+    records = next(run.glob("run-*.wandb")).read_bytes()  # what `wandb sync` uploads
+    assert b"flik_lab/status" in records and b'"interrupted"' in records  # the summary's JSON value
