@@ -18,6 +18,7 @@ import sys
 import time
 import types
 import warnings
+from functools import partial
 
 import lightning as L
 import numpy as np
@@ -38,7 +39,7 @@ from flik_lab.data.text.synthetic import generate_reviews  # noqa: E402
 
 ENCODERS = ("rnn", "lstm", "bilstm", "attention", "transformer")
 # the experiment configs' optimiser settings (conf/model/_text_classifier.yaml, transformer.yaml)
-HPARAMS = {"transformer": dict(dropout=0.1, lr=5e-4, weight_decay=0.01)}
+HPARAMS = {"transformer": dict(dropout=0.1, lr=5e-4, weight_decay=0.01)}  # as conf/model/transformer.yaml
 DEFAULT_HPARAMS = dict(dropout=0.3, lr=1e-3, weight_decay=0.0)
 
 
@@ -59,8 +60,11 @@ def make_model(encoder: str, vocab_size: int, args, seed: int = 0) -> TextClassi
             e, num_heads=args.heads, num_layers=args.layers, pooling="cls"
         ),
     }
-    hparams = HPARAMS.get(encoder, DEFAULT_HPARAMS)
-    return TextClassifier(encoders[encoder](), vocab_size, embed_dim=e, pad_id=0, **hparams)
+    hparams = dict(HPARAMS.get(encoder, DEFAULT_HPARAMS))
+    optimizer = partial(torch.optim.AdamW, weight_decay=hparams.pop("weight_decay"))
+    return TextClassifier(
+        encoders[encoder](), vocab_size, embed_dim=e, pad_id=0, optimizer=optimizer, **hparams
+    )
 
 
 def pick_batches(
@@ -84,7 +88,7 @@ def collate(index_batches: list[list[int]], ids: np.ndarray, offsets: np.ndarray
 def plain_loop(encoder: str, vocab_size: int, batches: list[dict], args) -> float:
     """Sequences/s of a hand-written loop over the batches after the warm-up ones."""
     model = make_model(encoder, vocab_size, args).to(args.device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=model.hparams.lr, weight_decay=model.hparams.weight_decay)
+    opt = model.configure_optimizers()  # the same AdamW settings
     start, seen = None, 0
     for i, batch in enumerate(batches):
         if i == args.warmup:

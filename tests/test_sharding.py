@@ -36,3 +36,51 @@ def test_global_batch_size_must_divide():
     assert per_rank_batch_size(64, 4) == 16
     with pytest.raises(ValueError, match="data.batch_size=33 is the global batch size"):
         per_rank_batch_size(33, 2)
+
+
+def _datamodules(tmp_path):
+    from flik_lab.data.celeba import CelebADataModule
+    from flik_lab.data.imdb import IMDBDataModule
+    from flik_lab.data.mnist5k import MNIST5kDataModule
+    from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+
+    from .fixtures import write_celeba_tree
+
+    write_celeba_tree(tmp_path, per_split=9)
+    write_parquet(tmp_path, generate_reviews(90, seed=0, median_words=8), generate_reviews(21, seed=1))
+    return {
+        "mnist5k": lambda: MNIST5kDataModule(batch_size=64, eval_batch_size=100),
+        "celeba": lambda: CelebADataModule(str(tmp_path), batch_size=4, eval_batch_size=4, num_workers=0,
+                                           verify_md5=False),
+        "imdb": lambda: IMDBDataModule(str(tmp_path), source="parquet", batch_size=8, eval_batch_size=8,
+                                       val_size=21, vocab_size=100),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "celeba", "imdb"])
+def test_every_datamodule_shards_its_loaders_the_same_way(name, tmp_path):
+    """Two ranks: the global batch halved, disjoint training shards, each evaluation example once."""
+    from types import SimpleNamespace
+
+    make = _datamodules(tmp_path)[name]
+    loaders = {}
+    for rank in range(2):
+        data = make()
+        strategy = SimpleNamespace(root_device=torch.device("cpu"))
+        data.trainer = SimpleNamespace(world_size=2, global_rank=rank, training=False, strategy=strategy)
+        data.prepare_data()
+        data.setup("fit")
+        loaders[rank] = {"train": data.train_dataloader(), "val": data.val_dataloader()}
+    batches = {
+        (rank, split): [list(b) for b in (loader.batch_sampler or loader.sampler)]
+        for rank, splits in loaders.items()
+        for split, loader in splits.items()
+    }
+    global_batch = make().batch_size
+    train = [batches[rank, "train"] for rank in range(2)]
+    assert len(train[0]) == len(train[1]) > 0  # DDP needs the same number of steps on every rank
+    assert max(len(b) for shard in train for b in shard) == global_batch // 2  # IMDB keeps one short batch
+    seen = [i for shard in train for b in shard for i in b]
+    assert len(seen) == len(set(seen))
+    val = sorted(i for rank in range(2) for b in batches[rank, "val"] for i in b)
+    assert val == list(range(len(loaders[0]["val"].dataset)))  # every example once, none padded in

@@ -20,7 +20,7 @@ from flik_lab.models.gan import GAN
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.sample import sample
 from flik_lab.train import train
-from flik_lab.utils.stored_config import known_targets
+from flik_lab.utils.stored_config import TRAINING_ONLY, known_targets
 
 from .conftest import compose_config
 from .fixtures import CELEBA_ATTRS
@@ -152,8 +152,11 @@ def _value(m: dict) -> str:  # latent_dim, vocab_size, num_attributes
     return _first(m, lambda v: isinstance(v, int) and not isinstance(v, bool))
 
 
-def _network(m: dict) -> str:  # generator, encoder, net
-    return _first(m, lambda v: isinstance(v, dict) and "_target_" in v)
+def _network(m: dict) -> str:  # generator, encoder, net (not the optimizer nodes: never built, below)
+    return _first(
+        {k: v for k, v in m.items() if k not in TRAINING_ONLY},
+        lambda v: isinstance(v, dict) and "_target_" in v,
+    )
 
 
 def _gadgets(marker: Path, pickled: Path) -> dict[str, tuple[Callable[[dict], dict], str]]:
@@ -233,6 +236,16 @@ def test_every_command_refuses_every_payload(command, payload, ckpts, malicious,
     assert needle in message and str(path) in message, message
     key = "classifier_ckpt" if command == "arithmetic_classifier" else "ckpt_path"
     assert f"{key}={path}" in message
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("command", ["sample", "eval"])
+def test_a_gadget_in_an_optimizer_node_is_never_built(command, ckpts, marker, tmp_path):
+    # optimizers and schedules only train: a command reading a checkpoint drops those nodes unbuilt
+    ckpt = torch.load(ckpts["gan"], weights_only=True)
+    ckpt["flik_lab"]["model"]["optimizer_g"] = {"_target_": "os.system", "_args_": [f"touch {marker}"]}
+    path = _save(ckpt, tmp_path / "optimizer_gadget.ckpt")
+    assert COMMANDS[command][1](tmp_path, path, ckpts) is not None
     assert not marker.exists()
 
 

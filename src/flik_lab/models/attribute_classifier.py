@@ -6,6 +6,15 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MultilabelAccuracy
 
+from flik_lab.models.optimization import (
+    OptimizerFactory,
+    SchedulerFactory,
+    build_optimizer,
+    build_scheduler,
+    check_optimizer,
+)
+from flik_lab.utils.arguments import require_positive
+
 
 class AttributeCNN(nn.Module):
     """Faces `(N, 3, 64, 64)` in [-1, 1] -> one logit per attribute `(N, num_attributes)`."""
@@ -33,10 +42,20 @@ class AttributeCNN(nn.Module):
 class AttributeClassifier(L.LightningModule):
     """Trains `net` on CelebA's 40 binary attributes with BCE; reports mean per-attribute accuracy."""
 
-    def __init__(self, net: nn.Module, num_attributes: int = 40, lr: float = 1e-3):
+    def __init__(
+        self,
+        net: nn.Module,
+        num_attributes: int = 40,
+        lr: float = 1e-3,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+    ):
         super().__init__()
-        self.save_hyperparameters(ignore=["net"], logger=False)
+        require_positive(num_attributes=num_attributes, lr=lr)
+        check_optimizer("optimizer", optimizer)
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.net = net
+        self.optimizer, self.scheduler = optimizer, scheduler
         self.val_acc = MultilabelAccuracy(num_labels=num_attributes)
         self.test_acc = MultilabelAccuracy(num_labels=num_attributes)
 
@@ -64,4 +83,8 @@ class AttributeClassifier(L.LightningModule):
         self.log_dict({"test/loss": loss, "test/acc": self.test_acc})
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        optimizer = build_optimizer(self.optimizer, self.parameters(), self.hparams.lr, torch.optim.Adam)
+        if self.scheduler is None:
+            return optimizer
+        scheduler = build_scheduler(self.scheduler, optimizer, self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

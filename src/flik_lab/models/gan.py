@@ -1,5 +1,7 @@
 """The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
 
+from functools import partial
+
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -8,12 +10,20 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
-from flik_lab.utils.arguments import require_choice, require_fraction, require_positive
+from flik_lab.models.optimization import (
+    OptimizerFactory,
+    SchedulerFactory,
+    build_optimizer,
+    build_scheduler,
+    check_optimizer,
+)
+from flik_lab.utils.arguments import require_choice, require_positive
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
 # "find": toggle the other network off and let DDP search for unused parameters (the default);
 # "touch": no toggling, a zero-weighted term reaches every parameter, so DDP needs no search
 UNUSED_PARAMETERS = ("find", "touch")
+DCGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # Radford et al. 2015; without `optimizer_*`
 
 
 class GAN(L.LightningModule):
@@ -26,8 +36,9 @@ class GAN(L.LightningModule):
         latent_dim: int = 100,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
-        beta1: float = 0.5,
-        beta2: float = 0.999,
+        optimizer_g: OptimizerFactory | None = None,
+        optimizer_d: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
         grad_clip_norm: float | None = None,
         fid: FrechetInceptionDistance | None = None,
         unused_parameters: str = "find",
@@ -36,12 +47,17 @@ class GAN(L.LightningModule):
     ):
         super().__init__()
         require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
-        require_fraction(beta1=beta1, beta2=beta2)
+        check_optimizer("optimizer_g", optimizer_g)
+        check_optimizer("optimizer_d", optimizer_d)
         if grad_clip_norm is not None:
             require_positive(grad_clip_norm=grad_clip_norm)
         require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
         require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
-        self.save_hyperparameters(ignore=["generator", "discriminator", "fid"], logger=False)
+        self.save_hyperparameters(
+            ignore=["generator", "discriminator", "fid", "optimizer_g", "optimizer_d", "scheduler"],
+            logger=False,
+        )
+        self.optimizer_g, self.optimizer_d, self.scheduler = optimizer_g, optimizer_d, scheduler
         # Lightning refuses Trainer(gradient_clip_val) under manual optimization: we clip ourselves
         self.automatic_optimization = False
         self.generator = generator
@@ -69,10 +85,14 @@ class GAN(L.LightningModule):
         return z.to(self.device)
 
     def configure_optimizers(self):
-        betas = (self.hparams.beta1, self.hparams.beta2)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
-        return opt_g, opt_d
+        opt_g = build_optimizer(self.optimizer_g, self.generator.parameters(), self.hparams.lr_g, DCGAN_ADAM)
+        opt_d = build_optimizer(
+            self.optimizer_d, self.discriminator.parameters(), self.hparams.lr_d, DCGAN_ADAM
+        )
+        if self.scheduler is None:
+            return opt_g, opt_d
+        steps = self.trainer.estimated_stepping_batches  # batches: each scheduler steps once per batch
+        return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
 
     def _optimize(self, optimizer, loss_fn, name: str) -> torch.Tensor:
         """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its network
@@ -113,6 +133,8 @@ class GAN(L.LightningModule):
 
         loss_d = self._optimize(opt_d, d_loss, "train/loss_d")
         loss_g = self._optimize(opt_g, g_loss, "train/loss_g")
+        for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
+            scheduler.step()
         if self._writes_logs_this_batch():
             d_real, d_fake = (torch.sigmoid(logits[k].detach().float()).mean() for k in ("real", "fake"))
             metrics = {

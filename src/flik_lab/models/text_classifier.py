@@ -8,7 +8,14 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
 
 from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+from flik_lab.models.optimization import (
+    OptimizerFactory,
+    SchedulerFactory,
+    build_optimizer,
+    build_scheduler,
+    check_optimizer,
+)
+from flik_lab.utils.arguments import require_choice, require_fraction, require_positive
 
 
 class TextClassifier(L.LightningModule):
@@ -21,17 +28,18 @@ class TextClassifier(L.LightningModule):
         embed_dim: int = 128,
         dropout: float = 0.3,
         lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
         pad_id: int = 0,
         nonfinite_loss: str = "error",
     ):
         super().__init__()
         require_positive(vocab_size=vocab_size, embed_dim=embed_dim, lr=lr)
         require_fraction(dropout=dropout)
-        if weight_decay < 0:
-            raise ArgumentError("weight_decay", weight_decay, "a number >= 0")
+        check_optimizer("optimizer", optimizer)
         require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
-        self.save_hyperparameters(ignore=["encoder"], logger=False)
+        self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"], logger=False)
+        self.optimizer, self.scheduler = optimizer, scheduler
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
@@ -72,6 +80,8 @@ class TextClassifier(L.LightningModule):
         self._evaluate(batch, "test", self.test_metrics)
 
     def configure_optimizers(self):
-        return torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+        optimizer = build_optimizer(self.optimizer, self.parameters(), self.hparams.lr, torch.optim.AdamW)
+        if self.scheduler is None:
+            return optimizer
+        scheduler = build_scheduler(self.scheduler, optimizer, self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

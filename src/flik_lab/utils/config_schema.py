@@ -78,7 +78,7 @@ def _check_node(node: DictConfig, key: str) -> None:
         where = f"{key}.{exc.full_key}" if exc.full_key else key
         raise ConfigError(f"invalid config key '{where}' ({node._target_}): {exc.msg}") from exc
     missing = [f"{key}.{m}" for m in OmegaConf.missing_keys(merged)]
-    if missing:
+    if missing and not node.get("_partial_"):  # a partial node leaves arguments to its caller
         raise ConfigError(f"missing required value(s) {missing} for {node._target_}")
 
 

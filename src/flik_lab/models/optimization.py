@@ -1,0 +1,95 @@
+"""Optimizers and learning-rate schedules from config: `_partial_` nodes that the module completes.
+
+`model.optimizer` (`optimizer_g` / `optimizer_d` for GANs) is a partial optimizer class called with the
+parameters and the module's learning rate; `model.scheduler` a partial schedule called with the optimizer
+and the number of training steps. Both are stepped once per optimizer step.
+"""
+
+import math
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler
+
+from flik_lab.utils.arguments import ArgumentError
+
+OptimizerFactory = Callable[..., Optimizer]  # (params, lr=...) -> Optimizer
+SchedulerFactory = Callable[..., LRScheduler]  # (optimizer, total_steps) -> LRScheduler
+
+
+def check_optimizer(name: str, factory: OptimizerFactory | None) -> None:
+    """The learning rate comes from the module (`lr`, `lr_g`, …): a node that sets its own is refused."""
+    if "lr" in getattr(factory, "keywords", {}):
+        raise ArgumentError(
+            f"{name}.lr", factory.keywords["lr"], "no lr here: the module's learning rate sets it"
+        )
+
+
+def _plain(value: Any) -> Any:
+    # OmegaConf containers in an optimizer's param_groups would make its checkpoints unloadable weights-only
+    return OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
+
+
+def build_optimizer(
+    factory: OptimizerFactory | None,
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    default: OptimizerFactory,
+) -> Optimizer:
+    """`factory(params, lr=lr)`, or `default` when no factory is configured."""
+    factory = factory or default
+    if isinstance(factory, partial):
+        keywords = {key: _plain(value) for key, value in factory.keywords.items()}
+        return factory.func(params, *map(_plain, factory.args), lr=lr, **keywords)
+    return factory(params, lr=lr)
+
+
+def build_scheduler(
+    factory: SchedulerFactory | None, optimizer: Optimizer, total_steps: int
+) -> LRScheduler | None:
+    return None if factory is None else factory(optimizer, total_steps=int(total_steps))
+
+
+def _schedule(optimizer: Optimizer, factor: Callable[[int], float]) -> LambdaLR:
+    return LambdaLR(optimizer, factor)
+
+
+def _check(total_steps: int, warmup_steps: int, min_lr_ratio: float) -> None:
+    if warmup_steps < 0 or warmup_steps > total_steps:
+        raise ArgumentError("warmup_steps", warmup_steps, f"0 to the {total_steps} training steps")
+    if not 0 <= min_lr_ratio <= 1:
+        raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
+
+
+def warmup_cosine(
+    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
+) -> LambdaLR:
+    """Linear warm-up from 0 over `warmup_steps`, then a cosine from lr down to `min_lr_ratio` x lr."""
+    _check(total_steps, warmup_steps, min_lr_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return _schedule(optimizer, factor)
+
+
+def warmup_linear(
+    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
+) -> LambdaLR:
+    """Linear warm-up from 0 over `warmup_steps`, then a straight line from lr down to `min_lr_ratio` x lr."""
+    _check(total_steps, warmup_steps, min_lr_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return 1 - (1 - min_lr_ratio) * progress
+
+    return _schedule(optimizer, factor)
