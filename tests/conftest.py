@@ -4,10 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.train_schema import register_schemas
 
 os.environ.setdefault("WANDB_MODE", "offline")  # no W&B server here; tests read the run files
@@ -29,7 +29,7 @@ QUICK = [
 
 def compose_config(name: str, output_dir: Path, overrides: list[str] = ()) -> DictConfig:
     """The composed config `name` (train, eval, sample) writing into `output_dir`."""
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
         return compose(config_name=name, overrides=[*overrides, f"paths.output_dir={output_dir}"])
 
 

@@ -1,19 +1,17 @@
 """Every config file composes and validates; every data/model variant instantiates."""
 
-from pathlib import Path
-
 import hydra
 import pytest
 from omegaconf import OmegaConf
 
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import conf_files
 from flik_lab.utils.config_schema import validate_config
 
 from .conftest import compose_config
 
 GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debug"]
 # files starting with "_" are shared parts of other variants, not variants themselves
-VARIANTS = [(g, p.stem) for g in GROUPS for p in sorted((Path(CONF_DIR) / g).glob("[!_]*.yaml"))]
+VARIANTS = [(g, p.name[: -len(".yaml")]) for g in GROUPS for p in conf_files(g) if p.name[0] != "_"]
 TEXT_MODELS = ["rnn", "lstm", "bilstm", "attention", "transformer"]
 
 

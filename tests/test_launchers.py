@@ -5,13 +5,13 @@ from pathlib import Path
 import lightning as L
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 from omegaconf.errors import InterpolationResolutionError
 
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.resolvers import register_resolvers
 
 from .test_sweeps import TINY, flik_lab
@@ -20,7 +20,7 @@ register_resolvers()  # as `flik-lab train` does at start
 
 
 def _slurm_launcher(*overrides: str) -> DictConfig:
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
         cfg = compose("train", ["hydra/launcher=slurm", *overrides], return_hydra_config=True)
     return cfg.hydra.launcher
 

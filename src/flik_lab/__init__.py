@@ -1,3 +1,5 @@
 """flik-lab: Lightning + Hydra experiments for the "GAN and RNN" course exercises."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("flik-lab")  # pyproject.toml holds the one version string

@@ -9,7 +9,7 @@ import lightning as L
 from omegaconf import DictConfig
 
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group
@@ -41,7 +41,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="eval")
 def main(cfg: DictConfig) -> None:
     with finished_runs():
         evaluate(cfg)

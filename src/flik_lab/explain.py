@@ -12,7 +12,7 @@ from flik_lab.data.text.tokenizer import encode
 from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import Explained, attention_figure
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.explain import explain_ids
 from flik_lab.utils.train_schema import register_schemas
@@ -58,7 +58,7 @@ def explain(cfg: DictConfig) -> Explained:
     return review
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="explain")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="explain")
 def main(cfg: DictConfig) -> None:
     explain(cfg)
 

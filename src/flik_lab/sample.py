@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from flik_lab.latent.gan_checkpoint import load_gan
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.train_schema import register_schemas
 
@@ -54,7 +54,7 @@ def sample(cfg: DictConfig) -> list[Path]:
     return targets
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="sample")
 def main(cfg: DictConfig) -> None:
     for path in sample(cfg):
         print(f"flik-lab: wrote {path}")

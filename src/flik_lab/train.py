@@ -15,7 +15,7 @@ from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
 from flik_lab.utils.checkpoint import load_checkpoint
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks, relaunch_ranks_as_this_job
 from flik_lab.utils.finish import finished_runs
@@ -94,7 +94,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="train")
 def main(cfg: DictConfig) -> None:
     try:
         with finished_runs():

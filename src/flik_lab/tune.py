@@ -15,13 +15,13 @@ from typing import Any
 import hydra
 import lightning as L
 import optuna
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import Trial, TrialState
 
 from flik_lab.train import train
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_MODULE, CONF_PATH
 from flik_lab.utils.config_schema import ConfigError, validate_config
 from flik_lab.utils.finish import finish_wandb
 from flik_lab.utils.train_schema import register_schemas
@@ -96,11 +96,11 @@ def override(key: str, value: Any) -> str:
 
 @contextmanager
 def _train_hydra() -> Iterator[None]:
-    """Hydra initialised on `CONF_DIR` for `compose`, also inside `flik-lab tune`'s own Hydra app."""
+    """Hydra initialised on `flik_lab.conf` for `compose`, also inside `flik-lab tune`'s own Hydra app."""
     outer = GlobalHydra.instance().hydra
-    GlobalHydra.instance().clear()  # initialize_config_dir refuses to run inside an initialised Hydra
+    GlobalHydra.instance().clear()  # initialize_config_module refuses to run inside an initialised Hydra
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
             yield
     finally:
         GlobalHydra.instance().hydra = outer
@@ -267,7 +267,7 @@ def main() -> None:
     dashes = sys.argv.index("--") if "--" in sys.argv else len(sys.argv)
     sys.argv, train_args = sys.argv[:dashes], sys.argv[dashes + 1 :]
 
-    @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="tune")
+    @hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="tune")
     def run(cfg: DictConfig) -> None:
         cfg.train_overrides.extend(train_args)
         tune(cfg)

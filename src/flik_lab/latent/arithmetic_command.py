@@ -16,7 +16,7 @@ from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
 from flik_lab.plots.attention import figure_to_tensor
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.log_image import log_image_once
 from flik_lab.utils.train_schema import register_schemas
@@ -90,7 +90,7 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="latent_arithmetic")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="latent_arithmetic")
 def main(cfg: DictConfig) -> None:
     for path in latent_arithmetic(cfg).values():
         print(f"flik-lab: wrote {path}")

@@ -11,7 +11,7 @@ from torchvision.utils import save_image
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.latent.images import unit_grid, write_gif
 from flik_lab.latent.interpolation import interpolate
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.log_image import log_image_once
 from flik_lab.utils.train_schema import register_schemas
@@ -70,7 +70,7 @@ def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="latent_interpolate")
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="latent_interpolate")
 def main(cfg: DictConfig) -> None:
     for path in interpolate_latents(cfg).values():
         print(f"flik-lab: wrote {path}")

@@ -6,13 +6,12 @@ model (one file + one YAML) keeps it right; users add classes of their own with 
 
 import functools
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from flik_lab.utils.conf_dir import CONF_DIR
+from flik_lab.utils.conf import conf_files
 from flik_lab.utils.config_schema import ConfigError, validate_config
 
 GROUPS = ("model", "data")  # config groups whose classes a checkpoint may name
@@ -26,9 +25,8 @@ class UntrustedConfigError(ConfigError):
 @functools.cache
 def known_targets() -> frozenset[str]:
     """Every `_target_` in conf/model/*.yaml, conf/data/*.yaml and the model/data nodes of experiments."""
-    conf = Path(CONF_DIR)
-    trees = [yaml.safe_load(p.read_text()) for g in GROUPS for p in sorted((conf / g).glob("*.yaml"))]
-    for path in sorted((conf / "experiment").glob("*.yaml")):
+    trees = [yaml.safe_load(p.read_text()) for g in GROUPS for p in conf_files(g)]
+    for path in conf_files("experiment"):
         experiment = yaml.safe_load(path.read_text()) or {}
         trees += [experiment.get(g) for g in GROUPS]
     return frozenset(target for tree in trees for target in _targets(tree))
