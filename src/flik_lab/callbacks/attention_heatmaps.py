@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 
 from flik_lab.plots.attention import attention_figure, figure_to_tensor
 from flik_lab.utils.explain import explain_ids
+from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 
 
@@ -31,6 +32,6 @@ class AttentionHeatmaps(L.Callback):
         fig = attention_figure(reviews, self.max_tokens)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.output_dir / f"epoch_{trainer.current_epoch:03d}.png", dpi=100)
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        step = logging_step(trainer)
         log_image(trainer.loggers, "attention", figure_to_tensor(fig), step=step)
         plt.close(fig)

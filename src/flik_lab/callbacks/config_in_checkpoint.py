@@ -1,6 +1,7 @@
 """Store the run's model and data configs inside each checkpoint, so eval/sample can rebuild them."""
 
 import lightning as L
+from lightning.pytorch.loggers import WandbLogger  # imports no wandb
 
 
 class ConfigInCheckpoint(L.Callback):
@@ -12,5 +13,5 @@ class ConfigInCheckpoint(L.Callback):
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint["flik_lab"] = dict(self.config)
         for logger in trainer.loggers:
-            if type(logger).__name__ == "WandbLogger":  # resuming continues this W&B run
+            if isinstance(logger, WandbLogger):  # resuming continues this W&B run
                 checkpoint["flik_lab"]["wandb_run_id"] = logger.version

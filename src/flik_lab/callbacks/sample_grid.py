@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torchvision.utils import make_grid, save_image
 
+from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 
 
@@ -34,7 +35,7 @@ class SampleGrid(L.Callback):
         grid = make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.output_dir / f"epoch_{trainer.current_epoch:03d}.png")
-        log_image(trainer.loggers, "samples", grid, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+        log_image(trainer.loggers, "samples", grid, step=logging_step(trainer))
 
     def state_dict(self) -> dict:
         return {} if self.noise is None else {"noise": self.noise}

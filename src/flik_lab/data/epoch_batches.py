@@ -6,7 +6,6 @@ or a SIGTERM in the middle of one) sees exactly the batches the uninterrupted ru
 
 from collections.abc import Callable, Iterable, Iterator
 
-import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import Sampler
@@ -52,16 +51,6 @@ class EpochBatches(Sampler[list[int]]):
         order = self.sampler.order()
         for i in range(len(self)):
             yield order[i * self.batch_size : (i + 1) * self.batch_size].tolist()
-
-
-def batches_trained_this_epoch(trainer: L.Trainer | None) -> int:
-    """How many batches of the current epoch a run resumed mid-epoch has already trained (0 otherwise)."""
-    if trainer is None or not trainer.training:
-        return 0
-    loop = trainer.fit_loop
-    if not loop.restarted_mid_epoch or loop.epoch_loop.batch_progress.is_last_batch:
-        return 0
-    return loop.epoch_loop.batch_progress.current.completed
 
 
 class ResumableBatches(Sampler[list[int]]):

@@ -3,13 +3,9 @@
 import lightning as L
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from flik_lab.data.epoch_batches import (
-    EpochBatches,
-    ResumableBatches,
-    batches_trained_this_epoch,
-    loader_generator,
-)
+from flik_lab.data.epoch_batches import EpochBatches, ResumableBatches, loader_generator
 from flik_lab.data.sharding import ShardedBatchSampler, world_and_rank
+from flik_lab.utils.lightning_internals import batches_trained_this_epoch
 
 
 def training_batches(batches: Sampler[list[int]], trainer: L.Trainer | None, split: bool) -> Sampler:

@@ -10,7 +10,7 @@ class NonFiniteLossError(FloatingPointError):
     """A training loss became NaN or infinite (the run diverged)."""
 
 
-def take_step(module: L.LightningModule, name: str, loss: torch.Tensor, policy: str) -> bool:
+def take_step(module: L.LightningModule, name: str, loss: torch.Tensor, policy: str, batch_idx: int) -> bool:
     """True when `loss` is finite on every DDP rank. Otherwise raise `NonFiniteLossError` naming the metric
     and step (`policy="error"`), or count the step in `train/skipped_steps` and return False (`"skip"`)."""
     finite = bool(torch.isfinite(loss.detach()).all())
@@ -18,8 +18,7 @@ def take_step(module: L.LightningModule, name: str, loss: torch.Tensor, policy: 
     finite = trainer.strategy.reduce_boolean_decision(finite, all=True)  # all ranks step or none
     if finite:
         return True
-    batch = trainer.fit_loop.epoch_loop.batch_idx
-    where = f"epoch {trainer.current_epoch}, batch {batch}, global step {trainer.global_step}"
+    where = f"epoch {trainer.current_epoch}, batch {batch_idx}, global step {trainer.global_step}"
     if policy == "error":
         raise NonFiniteLossError(
             f"{name} = {loss.detach().float().item()} at {where}: the run diverged."

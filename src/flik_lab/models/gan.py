@@ -1,11 +1,11 @@
 """The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
 
+from contextlib import nullcontext
 from functools import partial
 
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -18,6 +18,7 @@ from flik_lab.models.optimization import (
     check_optimizer,
 )
 from flik_lab.utils.arguments import require_choice, require_positive
+from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
 # "find": toggle the other network off and let DDP search for unused parameters (the default);
@@ -68,13 +69,10 @@ class GAN(L.LightningModule):
         self._eval_noise: torch.Generator | None = None
 
     def setup(self, stage: str) -> None:
-        strategy = self.trainer.strategy
-        if self.hparams.unused_parameters != "find":
-            return
-        if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get("find_unused_parameters"):
+        if self.hparams.unused_parameters == "find":
             # each of the two backward passes leaves the other network without gradients: DDP's reducer
             # must look for unused parameters (Lightning #20328); set before the model is wrapped
-            strategy._ddp_kwargs["find_unused_parameters"] = True
+            find_unused_parameters(self.trainer.strategy)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)
@@ -94,21 +92,20 @@ class GAN(L.LightningModule):
         steps = self.trainer.estimated_stepping_batches  # batches: each scheduler steps once per batch
         return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
 
-    def _optimize(self, optimizer, loss_fn, name: str) -> torch.Tensor:
+    def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
         """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its network
         trainable; no step when the loss is not finite and `nonfinite_loss=skip`."""
-        toggle = self.hparams.unused_parameters == "find"
-        if toggle:
-            self.toggle_optimizer(optimizer)
-        loss = loss_fn()
-        if take_step(self, name, loss, self.hparams.nonfinite_loss):
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            if self.hparams.grad_clip_norm is not None:
-                self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
-            optimizer.step()
-        if toggle:
-            self.untoggle_optimizer(optimizer)
+        toggled = (
+            self.toggled_optimizer(optimizer) if self.hparams.unused_parameters == "find" else nullcontext()
+        )
+        with toggled:
+            loss = loss_fn()
+            if take_step(self, name, loss, self.hparams.nonfinite_loss, batch_idx):
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+                if self.hparams.grad_clip_norm is not None:
+                    self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
+                optimizer.step()
         return loss.detach()
 
     def training_step(self, batch, batch_idx: int) -> None:
@@ -131,8 +128,8 @@ class GAN(L.LightningModule):
         def g_loss() -> torch.Tensor:  # G, non-saturating: maximise log D(G(z))
             return F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
 
-        loss_d = self._optimize(opt_d, d_loss, "train/loss_d")
-        loss_g = self._optimize(opt_g, g_loss, "train/loss_g")
+        loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
+        loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
             scheduler.step()
         if self._writes_logs_this_batch():

@@ -62,7 +62,7 @@ class TextClassifier(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         loss, _ = self._loss(batch)
-        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss):
+        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss, batch_idx):
             return None  # Lightning skips backward and the optimizer step
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
         return loss

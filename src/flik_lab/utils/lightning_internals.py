@@ -1,0 +1,35 @@
+"""The Lightning internals flik-lab reads or sets, in one place, because Lightning 2.6 has no public API
+for them; `tests/test_lightning_internals.py` pins each to the installed version.
+
+Two modules go further by design and say so: `utils/ddp_relaunch.py` replaces the command Lightning
+re-runs for DDP ranks, and `loggers/csv.py` extends Lightning's CSV writer.
+"""
+
+import lightning as L
+from lightning.pytorch.strategies import DDPStrategy
+
+
+def logging_step(trainer: L.Trainer) -> int:
+    """The step Lightning writes metrics at: batches that stepped (`global_step` counts optimizer steps,
+    two per batch for a GAN), so images logged at it line up with the scalars."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+def batches_trained_this_epoch(trainer: L.Trainer | None) -> int:
+    """How many batches of the current epoch a run resumed mid-epoch has already trained (0 otherwise).
+
+    Lightning restores this count from a mid-epoch checkpoint but replays the data from the start unless
+    the loader skips it; valid once the fit loop has reset, i.e. when the first batch is drawn.
+    """
+    if trainer is None or not trainer.training:
+        return 0
+    loop = trainer.fit_loop
+    if not loop.restarted_mid_epoch or loop.epoch_loop.batch_progress.is_last_batch:
+        return 0
+    return loop.epoch_loop.batch_progress.current.completed
+
+
+def find_unused_parameters(strategy: L.pytorch.strategies.Strategy) -> None:
+    """Make a DDP strategy search for unused parameters; only effective before the model is wrapped."""
+    if isinstance(strategy, DDPStrategy):
+        strategy._ddp_kwargs["find_unused_parameters"] = True
