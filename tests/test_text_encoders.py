@@ -214,3 +214,28 @@ def test_unknown_options_are_named():
         TransformerEncoder(E, 2, pooling="max")
     with pytest.raises(ValueError, match="max_len=10"):
         TransformerEncoder(E, 2, max_len=10)(torch.randn(1, 10, E), torch.tensor([10]))
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "bilstm", "attention", "transformer"])
+def test_every_shipped_encoder_meets_the_sequence_encoder_contract(name, tmp_path):
+    from hydra.utils import instantiate
+
+    from flik_lab.models.contracts import SequenceEncoder
+
+    from .conftest import compose_config
+
+    cfg = compose_config("train", tmp_path, [f"experiment=imdb_{name}"])
+    encoder = instantiate(cfg.model.encoder)
+    assert isinstance(encoder, SequenceEncoder)
+
+
+def test_a_module_without_the_contract_is_refused_naming_the_key(tmp_path):
+    from flik_lab.training import train
+
+    from flik_lab.utils.config_schema import ConfigError
+
+    from .conftest import compose_config
+
+    overrides = ["experiment=imdb_lstm", "model.encoder._target_=torch.nn.Identity"]  # no out_dim
+    with pytest.raises(ConfigError, match="'model.encoder': encoder='Identity': expected a SequenceEncoder"):
+        train(compose_config("train", tmp_path, overrides))

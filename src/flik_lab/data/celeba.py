@@ -54,6 +54,8 @@ def check_celeba_tree(root: Path, verify_md5: bool) -> None:
 class CelebADataModule(L.LightningDataModule):
     """Batches of `(image (N, 3, 64, 64) in [-1, 1], attributes (N, 40) in {0, 1})`."""
 
+    image_kind = "celeba"  # what `latent arithmetic` labels: the 40 attributes
+
     def __init__(
         self,
         data_dir: str,

@@ -18,6 +18,8 @@ RAW_FILES = [
 class MNISTDataModule(ImageTensorDataModule):
     """Validation is held out of the train split by seed; the test split is only used for test."""
 
+    image_kind = "mnist"  # what `latent arithmetic` labels: digits 0-9
+
     def __init__(
         self,
         data_dir: str,

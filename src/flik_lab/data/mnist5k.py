@@ -21,6 +21,8 @@ def load_mnist5k() -> tuple[torch.Tensor, torch.Tensor]:
 class MNIST5kDataModule(ImageTensorDataModule):
     """The 5,000 digits split by seed into train / val / test (default 4,000 / 500 / 500)."""
 
+    image_kind = "mnist"  # what `latent arithmetic` labels: digits 0-9
+
     def __init__(
         self,
         batch_size: int = 64,

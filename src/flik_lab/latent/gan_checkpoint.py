@@ -1,11 +1,14 @@
-"""Load a GAN checkpoint written by `flik-lab train` and tell which kind of images it draws."""
+"""Load a GAN checkpoint written by `flik-lab train` and tell which data set it was trained on."""
 
 from collections.abc import Iterable
 
+from hydra.utils import get_object
+
 from flik_lab.models.gan import GAN
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.stored_config import stored_config
 
-KINDS = {(1, 28): "mnist", (3, 64): "celeba"}  # (channels, image_size) of the generator
+KINDS = ("mnist", "celeba")  # the `image_kind` a DataModule declares; latent arithmetic labels these
 
 
 def load_gan(path: str, trusted: Iterable[str] = (), key: str = "ckpt_path") -> tuple[GAN, dict]:
@@ -14,10 +17,14 @@ def load_gan(path: str, trusted: Iterable[str] = (), key: str = "ckpt_path") -> 
     return model_from_checkpoint(ckpt, f"{key}={path}", trusted, expect=GAN), ckpt
 
 
-def image_kind(ckpt: dict) -> str:
-    """ "mnist" for 1x28x28 generators, "celeba" for 3x64x64 ones."""
-    generator = ckpt["flik_lab"]["model"]["generator"]
-    shape = (generator.get("channels"), generator.get("image_size"))
-    if shape not in KINDS:
-        raise ValueError(f"a generator of {shape[0]} channels x {shape[1]} px is neither MNIST nor CelebA")
-    return KINDS[shape]
+def image_kind(ckpt: dict, source: str = "checkpoint", trusted: Iterable[str] = ()) -> str:
+    """ "mnist" or "celeba": the `image_kind` of the DataModule class (or its parent) the GAN was trained
+    with, read from the stored data config; never guessed from the image shape."""
+    data = stored_config(ckpt, "data", source, trusted)  # allow-listed before its class is imported
+    kind = getattr(get_object(data._target_), "image_kind", None)
+    if kind not in KINDS:
+        raise ValueError(
+            f"{source} was trained on {data._target_}, which declares no image_kind among {KINDS}: "
+            "latent arithmetic knows MNIST digits and CelebA attributes"
+        )
+    return kind

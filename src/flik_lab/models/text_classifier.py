@@ -7,6 +7,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
 
+from flik_lab.models.contracts import SequenceEncoder
 from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
 from flik_lab.models.optimization import (
     OptimizerFactory,
@@ -15,7 +16,7 @@ from flik_lab.models.optimization import (
     build_scheduler,
     check_optimizer,
 )
-from flik_lab.utils.arguments import require_choice, require_fraction, require_positive
+from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
 
 
 class TextClassifier(L.LightningModule):
@@ -37,6 +38,8 @@ class TextClassifier(L.LightningModule):
         require_positive(vocab_size=vocab_size, embed_dim=embed_dim, lr=lr)
         require_fraction(dropout=dropout)
         check_optimizer("optimizer", optimizer)
+        if not isinstance(encoder, SequenceEncoder):
+            raise ArgumentError("encoder", type(encoder).__name__, "a SequenceEncoder (models/contracts.py)")
         require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"], logger=False)
         self.optimizer, self.scheduler = optimizer, scheduler

@@ -15,6 +15,8 @@ from flik_lab.utils.conf import conf_files
 from flik_lab.utils.config_schema import ConfigError, validate_config
 
 GROUPS = ("model", "data")  # config groups whose classes a checkpoint may name
+# a model's optimizer and schedule factories (`_partial_` nodes) only train: never built from a checkpoint
+TRAINING_ONLY = ("optimizer", "optimizer_g", "optimizer_d", "scheduler")
 HINT = "if you trust this checkpoint, name the class in trusted_targets=[...]"
 
 
@@ -36,7 +38,7 @@ def _targets(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         if isinstance(node.get("_target_"), str):
             yield node["_target_"]
-        node = list(node.values())
+        node = [value for key, value in node.items() if key not in TRAINING_ONLY]
     if isinstance(node, list):
         for child in node:
             yield from _targets(child)
@@ -49,6 +51,7 @@ def stored_config(ckpt: dict, section: str, source: str, trusted: Iterable[str] 
     config = stored.get(section) if isinstance(stored, dict) else None
     if not isinstance(config, dict) or "_target_" not in config:
         raise UntrustedConfigError(f"{source}: the stored {section} config is not a `_target_` node")
+    config = {key: (None if key in TRAINING_ONLY else value) for key, value in config.items()}
     _refuse(config, section, None, source, known_targets() | set(trusted))
     try:
         node = OmegaConf.create({section: config})
