@@ -36,7 +36,7 @@ def compose_config(name: str, output_dir: Path, overrides: list[str] = ()) -> Di
 @pytest.fixture(scope="session")
 def trained_gan(tmp_path_factory) -> Path:
     """Run directory of a GAN trained for a few batches on the shipped digits (csv + tensorboard)."""
-    from flik_lab.train import train
+    from flik_lab.training import train
 
     out = tmp_path_factory.mktemp("gan_run")
     cfg = compose_config("train", out, [*QUICK, "logger=[csv,tensorboard]", "seed=0"])

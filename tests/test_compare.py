@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from flik_lab import cli
-from flik_lab.compare import compare_runs, legend_labels, load_runs
+from flik_lab.commands.compare import compare_runs, legend_labels, load_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

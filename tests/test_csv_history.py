@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from flik_lab.loggers.csv import CSVLogger
-from flik_lab.train import train
+from flik_lab.training import train
 
 from .conftest import QUICK, compose_config
 

@@ -14,7 +14,7 @@ from flik_lab.callbacks.finite_weights import NonFiniteWeightsError
 from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 from flik_lab.metrics.fid import mnist_fid
 from flik_lab.models.finite_loss import NonFiniteLossError
-from flik_lab.train import train
+from flik_lab.training import train
 
 from .conftest import QUICK, compose_config
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from flik_lab.evaluate import evaluate
-from flik_lab.sample import sample
-from flik_lab.train import train
+from flik_lab.commands.eval import evaluate
+from flik_lab.commands.sample import sample
+from flik_lab.training import train
 
 from .conftest import QUICK, compose_config
 

@@ -6,13 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from flik_lab.latent.arithmetic_command import latent_arithmetic
+from flik_lab.commands.latent_arithmetic import latent_arithmetic
+from flik_lab.commands.latent_interpolate import interpolate_latents
+from flik_lab.commands.sample import sample
 from flik_lab.latent.expression import Term, parse_expression
 from flik_lab.latent.gan_checkpoint import load_gan
-from flik_lab.latent.interpolate_command import interpolate_latents
 from flik_lab.latent.interpolation import interpolate, lerp, slerp
-from flik_lab.sample import sample
-from flik_lab.train import train
+from flik_lab.training import train
 
 from .conftest import QUICK, compose_config
 from .fixtures import write_celeba_tree

@@ -3,7 +3,7 @@
 import pandas as pd
 from lightning.pytorch.strategies import DDPStrategy
 
-from flik_lab.train import train
+from flik_lab.training import train
 from flik_lab.utils.lightning_internals import find_unused_parameters, logging_step
 
 from .conftest import QUICK, compose_config

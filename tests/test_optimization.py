@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from flik_lab.models.optimization import warmup_cosine, warmup_linear
-from flik_lab.train import train
+from flik_lab.training import train
 from flik_lab.utils.config_schema import ConfigError
 
 from .conftest import QUICK, compose_config

@@ -11,7 +11,7 @@ import torch
 
 from flik_lab.callbacks.preemption import RunInterrupted
 from flik_lab.data.text.synthetic import generate_reviews, write_parquet
-from flik_lab.train import train
+from flik_lab.training import train
 
 from .conftest import QUICK, compose_config
 

@@ -231,7 +231,6 @@ def test_every_shipped_encoder_meets_the_sequence_encoder_contract(name, tmp_pat
 
 def test_a_module_without_the_contract_is_refused_naming_the_key(tmp_path):
     from flik_lab.training import train
-
     from flik_lab.utils.config_schema import ConfigError
 
     from .conftest import compose_config

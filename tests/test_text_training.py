@@ -5,9 +5,9 @@ import csv
 import pytest
 import torch
 
+from flik_lab.commands.explain import explain
 from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
-from flik_lab.explain import explain
-from flik_lab.train import train
+from flik_lab.training import train
 
 from .conftest import compose_config
 

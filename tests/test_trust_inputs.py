@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
+from flik_lab.commands.eval import evaluate
 from flik_lab.data.imdb import IMDBDataModule
 from flik_lab.data.text.synthetic import generate_reviews, write_parquet
-from flik_lab.evaluate import evaluate
-from flik_lab.train import train
+from flik_lab.training import train
 from flik_lab.utils.config_schema import ConfigError
 
 from .conftest import QUICK, compose_config

@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 from optuna.trial import TrialState
 
-from flik_lab.tune import check_search, check_train_config, tune
+from flik_lab.commands.tune import check_search, check_train_config, tune
 from flik_lab.utils.config_schema import ConfigError
 from flik_lab.utils.train_schema import ParamSchema
 

@@ -11,15 +11,15 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from flik_lab.evaluate import evaluate
-from flik_lab.explain import explain
-from flik_lab.latent.arithmetic_command import latent_arithmetic
+from flik_lab.commands.eval import evaluate
+from flik_lab.commands.explain import explain
+from flik_lab.commands.latent_arithmetic import latent_arithmetic
+from flik_lab.commands.latent_interpolate import interpolate_latents
+from flik_lab.commands.sample import sample
 from flik_lab.latent.gan_checkpoint import load_gan
-from flik_lab.latent.interpolate_command import interpolate_latents
 from flik_lab.models.gan import GAN
 from flik_lab.models.mnist_classifier import load_pretrained
-from flik_lab.sample import sample
-from flik_lab.train import train
+from flik_lab.training import train
 from flik_lab.utils.stored_config import TRAINING_ONLY, known_targets
 
 from .conftest import compose_config

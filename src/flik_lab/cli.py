@@ -4,27 +4,27 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": ("flik_lab.train", "fit a model (default: the GAN on the shipped MNIST digits)"),
-    "eval": ("flik_lab.evaluate", "test metrics of a checkpoint: ckpt_path=..."),
-    "sample": ("flik_lab.sample", "images from a GAN checkpoint: ckpt_path=... num_samples=N"),
+    "train": ("flik_lab.commands.train", "fit a model (default: the GAN on the shipped MNIST digits)"),
+    "eval": ("flik_lab.commands.eval", "test metrics of a checkpoint: ckpt_path=..."),
+    "sample": ("flik_lab.commands.sample", "images from a GAN checkpoint: ckpt_path=... num_samples=N"),
     "latent interpolate": (
-        "flik_lab.latent.interpolate_command",
+        "flik_lab.commands.latent_interpolate",
         "paths between latent points: ckpt_path=...",
     ),
     "latent arithmetic": (
-        "flik_lab.latent.arithmetic_command",
+        "flik_lab.commands.latent_arithmetic",
         'concept vectors: ckpt_path=... expr="7 - 1 + 0"',
     ),
     "explain": (
-        "flik_lab.explain",
+        "flik_lab.commands.explain",
         'a text classifier\'s prediction and attention: ckpt_path=... text="..."',
     ),
     "tune": (
-        "flik_lab.tune",
+        "flik_lab.commands.tune",
         "Optuna search over train runs, with pruning: hparams_search=gan_fid [n_trials=N] [study_dir=...]",
     ),
     "compare": (
-        "flik_lab.compare",
+        "flik_lab.commands.compare",
         "table and plot of runs' metrics: "
         "flik-lab compare outputs/train/multiruns/<sweep> [--metric val/fid]",
     ),

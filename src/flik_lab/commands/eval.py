@@ -8,21 +8,16 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from flik_lab.commands.app import run_command
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.instantiate import instantiate_group
 from flik_lab.utils.stored_config import stored_config
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the checkpoint on `cfg.data`, or on the data it was trained with; returns the metrics."""
-    validate_config(cfg)
     ckpt = load_checkpoint(cfg.ckpt_path)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -41,10 +36,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="eval")
-def main(cfg: DictConfig) -> None:
-    with finished_runs():
-        evaluate(cfg)
+def main() -> None:
+    run_command("eval", evaluate)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 import optuna
 from hydra import compose, initialize_config_module
@@ -20,14 +19,13 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import Trial, TrialState
 
-from flik_lab.train import train
-from flik_lab.utils.conf import CONF_MODULE, CONF_PATH
+from flik_lab.commands.app import run_command
+from flik_lab.training import train
+from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.config_schema import ConfigError, validate_config
 from flik_lab.utils.finish import finish_wandb
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 
 SAMPLERS = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 _ABSENT = object()
@@ -240,7 +238,6 @@ def write_best(study: optuna.Study, path: Path) -> dict | None:
 
 def tune(cfg: DictConfig) -> optuna.Study:
     """Run `n_trials` more trials of the study, print the table and write best.yaml; raises if all failed."""
-    validate_config(cfg)
     search = cfg.hparams_search
     check_search(search)
     n_trials = cfg.n_trials if cfg.n_trials is not None else search.n_trials
@@ -267,12 +264,11 @@ def main() -> None:
     dashes = sys.argv.index("--") if "--" in sys.argv else len(sys.argv)
     sys.argv, train_args = sys.argv[:dashes], sys.argv[dashes + 1 :]
 
-    @hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="tune")
     def run(cfg: DictConfig) -> None:
         cfg.train_overrides.extend(train_args)
         tune(cfg)
 
-    run()
+    run_command("tune", run)
 
 
 if __name__ == "__main__":

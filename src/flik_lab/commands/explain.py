@@ -1,36 +1,28 @@
 """`flik-lab explain ckpt_path=... text="..."`: a text classifier's prediction and each token's weight."""
 
 import logging
-from pathlib import Path
 
-import hydra
 import matplotlib.pyplot as plt
 from omegaconf import DictConfig
 from tokenizers import Tokenizer
 
+from flik_lab.commands.app import in_run_dir, refuse_to_overwrite, run_command
 from flik_lab.data.text.tokenizer import encode
 from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import Explained, attention_figure
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.explain import explain_ids
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict under its class name
 
 
 def explain(cfg: DictConfig) -> Explained:
     """Predict `cfg.text`, print the tokens with their weights and write the heatmap PNG."""
-    validate_config(cfg)
     if not cfg.text.strip():
         raise ValueError('text is empty; expected a review, e.g. text="A wonderful film."')
-    output = Path(cfg.output)
-    output = output if output.is_absolute() else Path(cfg.paths.output_dir) / output
-    if output.exists():
-        raise FileExistsError(f"refusing to overwrite {output}; choose another output=")
+    output = in_run_dir(cfg, cfg.output)
+    refuse_to_overwrite(output, hint="choose another output=")
     ckpt = load_checkpoint(cfg.ckpt_path)
     if "tokenizer" not in ckpt.get(TOKENIZER_KEY, {}):
         raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
@@ -58,9 +50,8 @@ def explain(cfg: DictConfig) -> Explained:
     return review
 
 
-@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="explain")
-def main(cfg: DictConfig) -> None:
-    explain(cfg)
+def main() -> None:
+    run_command("explain", explain)
 
 
 if __name__ == "__main__":

@@ -3,19 +3,15 @@
 import logging
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
+from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
 from flik_lab.latent.gan_checkpoint import load_gan
-from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -26,18 +22,14 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def sample(cfg: DictConfig) -> list[Path]:
     """Write a PNG grid of `num_samples` images, their latent vectors (`.latents.pt`) and, for `.npz`, the
     raw uint8 array; returns the paths."""
-    validate_config(cfg)
     if cfg.num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {cfg.num_samples}")
-    output = Path(cfg.output)
+    output = in_run_dir(cfg, cfg.output)
     if output.suffix not in (".png", ".npz"):
         raise ValueError(f"output={cfg.output} must end in .png or .npz")
-    output = output if output.is_absolute() else Path(cfg.paths.output_dir) / output
     latents_file = output.with_suffix(".latents.pt")  # reusable by `flik-lab latent interpolate latents=`
     targets = [output.with_suffix(".png"), latents_file] + ([output] if output.suffix == ".npz" else [])
-    existing = [str(p) for p in targets if p.exists()]
-    if existing:
-        raise FileExistsError(f"refusing to overwrite {existing}; choose another output=")
+    refuse_to_overwrite(*targets, hint="choose another output=")
 
     model, _ = load_gan(cfg.ckpt_path, cfg.trusted_targets)  # a text classifier: a clear error
     generator = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else 0)
@@ -54,10 +46,8 @@ def sample(cfg: DictConfig) -> list[Path]:
     return targets
 
 
-@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="sample")
-def main(cfg: DictConfig) -> None:
-    for path in sample(cfg):
-        print(f"flik-lab: wrote {path}")
+def main() -> None:
+    run_command("sample", lambda cfg: print_written(sample(cfg)))
 
 
 if __name__ == "__main__":

@@ -3,21 +3,17 @@
 import logging
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, ListConfig
 from torchvision.utils import save_image
 
+from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.latent.images import unit_grid, write_gif
 from flik_lab.latent.interpolation import interpolate
-from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.log_image import log_image_once
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 
 
 def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,12 +42,9 @@ def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Ten
 @torch.no_grad()
 def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
     """Write `interpolation_<method>.png` (a row per pair), the GIF and the paths' latents; returns paths."""
-    validate_config(cfg)
     out = Path(cfg.paths.output_dir)
     files = {k: out / f"interpolation_{cfg.method}.{k}" for k in ("png", "gif", "pt")}
-    existing = [str(p) for p in files.values() if p.exists()]
-    if existing:
-        raise FileExistsError(f"refusing to overwrite {existing}")
+    refuse_to_overwrite(*files.values())
     gan, _ = load_gan(cfg.ckpt_path, cfg.trusted_targets)
     start, end = endpoints(cfg, gan.latent_dim)
     paths = torch.stack([interpolate(a, b, cfg.steps, cfg.method) for a, b in zip(start, end, strict=True)])
@@ -70,10 +63,8 @@ def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
-@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="latent_interpolate")
-def main(cfg: DictConfig) -> None:
-    for path in interpolate_latents(cfg).values():
-        print(f"flik-lab: wrote {path}")
+def main() -> None:
+    run_command("latent_interpolate", lambda cfg: print_written(interpolate_latents(cfg).values()))
 
 
 if __name__ == "__main__":

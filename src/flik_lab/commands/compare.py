@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from flik_lab.commands.app import refuse_to_overwrite
+
 METRICS_CSV = "csv/metrics.csv"
 INDEX_COLUMNS = ("epoch", "step")
 
@@ -174,8 +176,7 @@ def plot_metric(runs: list[Run], metric: str, output: Path) -> Path:
     output = Path(output)
     if output.suffix != ".png":
         raise ValueError(f"output {output} must end in .png")
-    if output.exists():
-        raise FileExistsError(f"refusing to overwrite {output}; remove it or pick --output FILE.png")
+    refuse_to_overwrite(output, hint="remove it or pick --output FILE.png")
     labels = dict(zip((r.name for r in runs), legend_labels(runs), strict=True))
     curves = {
         r.name: r.metrics.dropna(subset=[metric])

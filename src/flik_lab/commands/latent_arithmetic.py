@@ -3,11 +3,11 @@
 import logging
 from pathlib import Path
 
-import hydra
 import matplotlib.pyplot as plt
 import torch
 from omegaconf import DictConfig
 
+from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.latent.concepts import Labeller, attribute_labeller, concept_vectors, digit_labeller
 from flik_lab.latent.expression import Term, parse_expression
 from flik_lab.latent.gan_checkpoint import image_kind, load_gan
@@ -16,13 +16,9 @@ from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
 from flik_lab.plots.attention import figure_to_tensor
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.log_image import log_image_once
-from flik_lab.utils.train_schema import register_schemas
 
 log = logging.getLogger(__name__)
-register_schemas()
 ALIASES = {"Female": "~Male"}  # CelebA has only "Male"; "Female" reads better in expressions
 
 
@@ -56,12 +52,9 @@ def check_terms(kind: str, terms: list[Term], expr: str) -> None:
 @torch.no_grad()
 def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     """Concept vectors from `num_samples` generated images, their sum per `expr`, its image and neighbours."""
-    validate_config(cfg)
     out = Path(cfg.paths.output_dir)
     files = {"png": out / "arithmetic.png", "pt": out / "arithmetic_vectors.pt"}
-    existing = [str(p) for p in files.values() if p.exists()]
-    if existing:
-        raise FileExistsError(f"refusing to overwrite {existing}")
+    refuse_to_overwrite(*files.values())
     terms = parse_expression(cfg.expr, ALIASES)
     gan, ckpt = load_gan(cfg.ckpt_path, cfg.trusted_targets)
     kind = image_kind(ckpt)
@@ -90,10 +83,8 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
-@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="latent_arithmetic")
-def main(cfg: DictConfig) -> None:
-    for path in latent_arithmetic(cfg).values():
-        print(f"flik-lab: wrote {path}")
+def main() -> None:
+    run_command("latent_arithmetic", lambda cfg: print_written(latent_arithmetic(cfg).values()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""`flik-lab train [overrides] [-m]`: fit and test a model in each Hydra job (see `flik_lab.training`)."""
+
+import logging
+
+from omegaconf import DictConfig
+
+from flik_lab.callbacks.preemption import RunInterrupted
+from flik_lab.commands.app import run_command
+from flik_lab.training import train
+from flik_lab.utils.ddp_relaunch import relaunch_ranks_as_this_job
+
+log = logging.getLogger(__name__)
+MODULE = "flik_lab.commands.train"  # what DDP ranks > 0 run: `python -m MODULE <this job's overrides>`
+
+
+def train_and_report(cfg: DictConfig) -> None:
+    """Train; print the run directory, or after SIGTERM how to resume."""
+    try:
+        train(cfg)
+    except RunInterrupted as exc:
+        resume = f"resume with ckpt_path={exc.checkpoint}" if exc.checkpoint else "no checkpoint was saved"
+        log.error("run interrupted by SIGTERM (%s): %s", resume, cfg.paths.output_dir)
+        print(f"flik-lab: run interrupted by SIGTERM; {resume}")
+        raise
+    print(f"flik-lab: run written to {cfg.paths.output_dir}")
+
+
+def main() -> None:
+    relaunch_ranks_as_this_job(MODULE)  # Lightning's script launcher would re-run the whole sweep
+    run_command("train", train_and_report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Training as a library function: validate the config, build everything, fit, test, return the metrics.
+
+`flik-lab train` (commands/train.py) runs it once per Hydra job; `flik-lab tune` once per trial.
+"""
+
+import logging
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
+from flik_lab.callbacks.preemption import Preemption, RunInterrupted
+from flik_lab.callbacks.random_state import RandomStateInCheckpoint
+from flik_lab.utils.checkpoint import load_checkpoint
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.ddp_relaunch import end_other_ranks
+from flik_lab.utils.instantiate import instantiate_group, instantiate_node
+from flik_lab.utils.resume import resume_path
+
+log = logging.getLogger(__name__)
+
+
+def refuse_to_overwrite_checkpoints(output_dir: Path, resuming: bool) -> None:
+    """A run directory that already holds checkpoints is only reused to resume from one of them."""
+    checkpoints = output_dir / "checkpoints"
+    if not resuming and checkpoints.is_dir() and any(checkpoints.iterdir()):
+        raise FileExistsError(
+            f"{checkpoints} already holds checkpoints; choose a new run directory or resume with "
+            "ckpt_path=<one of them>"
+        )
+
+
+def best_checkpoint(trainer: L.Trainer) -> str | None:
+    """The best checkpoint by the monitored metric (None when nothing is monitored or saved)."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path:
+            return callback.best_model_path
+    return None
+
+
+def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, float]:
+    """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test).
+    `extra_callbacks` (objects, e.g. `flik-lab tune`'s pruning reporter) join the configured ones."""
+    validate_config(cfg)  # also here, not only in the command: `tune` composes each trial's config itself
+    output_dir = Path(cfg.paths.output_dir)
+    ckpt_path = resume_path(cfg.ckpt_path, output_dir)  # `last`: this directory's newest, if any
+    if ckpt_path is not None:
+        load_checkpoint(ckpt_path)  # missing, corrupt, not flik-lab's or not weights-only: fail now
+    refuse_to_overwrite_checkpoints(output_dir, resuming=ckpt_path is not None)
+    if cfg.seed is not None:  # on resume the checkpoint's random state replaces this at the first batch
+        L.seed_everything(cfg.seed, workers=True)
+
+    datamodule: L.LightningDataModule = instantiate_node(cfg.data, "data")
+    model: L.LightningModule = instantiate_node(cfg.model, "model")
+    callbacks = instantiate_group(cfg.callbacks, "callbacks")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    if rank_zero_only.rank == 0:  # DDP ranks > 0 share rank 0's run directory
+        output_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(resolved, output_dir / "config.yaml")  # .hydra/ keeps ${...}
+    preemption = Preemption(output_dir / "checkpoints" / "last.ckpt")  # SIGTERM: save this step, stop
+    callbacks += [
+        ConfigInCheckpoint(resolved["model"], resolved["data"]),  # eval/sample rebuild the model from it
+        RandomStateInCheckpoint(),  # exact resume
+        FiniteWeightsOnly(),  # a diverged run never writes NaN weights over a good checkpoint
+        preemption,
+        *(extra_callbacks or []),
+    ]
+    loggers = instantiate_group(cfg.logger, "logger")
+    trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(resolved)  # nested for W&B; CSV/TensorBoard flatten it themselves
+
+    failed = True
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if cfg.test:  # the best checkpoint; the current weights when none was written (fast_dev_run)
+            trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint(trainer), weights_only=True)
+            metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+        failed = False
+    except SIGTERMException as exc:  # a SystemExit with code 0: the run would look finished
+        raise RunInterrupted(preemption.saved) from exc
+    finally:
+        end_other_ranks(trainer, failed)  # a sweep goes on with the next job, also after a failed one
+    log.info("run directory: %s", cfg.paths.output_dir)
+    return metrics
