@@ -5,8 +5,9 @@ from pathlib import Path
 import lightning as L
 import matplotlib.pyplot as plt
 
-from flik_lab.plots.attention import attention_figure, figure_to_tensor
-from flik_lab.utils.explain import explain_ids
+from flik_lab.images import figure_to_tensor
+from flik_lab.plots.attention import attention_figure
+from flik_lab.plots.explained import explain_ids
 from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 

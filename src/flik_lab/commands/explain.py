@@ -9,9 +9,9 @@ from tokenizers import Tokenizer
 from flik_lab.commands.app import in_run_dir, refuse_to_overwrite, run_command
 from flik_lab.data.text.tokenizer import encode
 from flik_lab.models.text_classifier import TextClassifier
-from flik_lab.plots.attention import Explained, attention_figure
+from flik_lab.plots.attention import attention_figure
+from flik_lab.plots.explained import Explained, explain_ids
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from flik_lab.utils.explain import explain_ids
 
 log = logging.getLogger(__name__)
 TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict under its class name

@@ -8,13 +8,13 @@ import torch
 from omegaconf import DictConfig
 
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
+from flik_lab.images import figure_to_tensor
 from flik_lab.latent.concepts import Labeller, attribute_labeller, concept_vectors, digit_labeller
 from flik_lab.latent.expression import Term, parse_expression
 from flik_lab.latent.gan_checkpoint import image_kind, load_gan
 from flik_lab.models.attribute_classifier import AttributeClassifier
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
-from flik_lab.plots.attention import figure_to_tensor
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from flik_lab.utils.log_image import log_image_once
 

@@ -8,8 +8,8 @@ from omegaconf import DictConfig, ListConfig
 from torchvision.utils import save_image
 
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
+from flik_lab.images import unit_grid, write_gif
 from flik_lab.latent.gan_checkpoint import load_gan
-from flik_lab.latent.images import unit_grid, write_gif
 from flik_lab.latent.interpolation import interpolate
 from flik_lab.utils.log_image import log_image_once
 

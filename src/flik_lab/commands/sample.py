@@ -9,14 +9,10 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
+from flik_lab.images import to_uint8, unit_grid
 from flik_lab.latent.gan_checkpoint import load_gan
 
 log = logging.getLogger(__name__)
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Generator output in [-1, 1] -> uint8 array `(N, C, H, W)` in [0, 255]."""
-    return ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def sample(cfg: DictConfig) -> list[Path]:
@@ -37,7 +33,7 @@ def sample(cfg: DictConfig) -> list[Path]:
     with torch.no_grad():
         images = model(latents)
     output.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.float(), targets[0], nrow=cfg.nrow, normalize=True, value_range=(-1, 1))
+    save_image(unit_grid(images, cfg.nrow), targets[0])
     torch.save(latents.cpu(), latents_file)
     if output.suffix == ".npz":
         np.savez_compressed(output, samples=to_uint8(images))

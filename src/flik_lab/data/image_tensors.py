@@ -8,13 +8,6 @@ from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
 from flik_lab.data.tensor_loader import batch_loader
 
 
-def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 `(N, H, W)` or `(N, C, H, W)` -> float32 `(N, C, H, W)` in [-1, 1] (the tanh range)."""
-    if images_uint8.dim() == 3:
-        images_uint8 = images_uint8.unsqueeze(1)
-    return images_uint8.float().div_(127.5).sub_(1.0)
-
-
 class ImageTensorDataModule(L.LightningDataModule):
     """Subclasses implement `load_splits`; the splits are kept on the training device when it is a GPU."""
 

@@ -5,7 +5,8 @@ from pathlib import Path
 from torch.utils.data import TensorDataset
 from torchvision.datasets import MNIST
 
-from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split, to_unit_range
+from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
+from flik_lab.images import to_unit_range
 
 RAW_FILES = [
     "train-images-idx3-ubyte",

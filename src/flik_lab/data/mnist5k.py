@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split, to_unit_range
+from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
+from flik_lab.images import to_unit_range
 
 ASSET = "mnist5k.npz"
 

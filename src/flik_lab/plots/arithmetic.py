@@ -3,12 +3,13 @@
 import matplotlib.pyplot as plt
 import torch
 
+from flik_lab.images import to_unit_interval
 from flik_lab.latent.expression import Term
 
 
 def _show(ax: plt.Axes, image: torch.Tensor) -> None:
     """An image `(C, H, W)` in [-1, 1], grey or RGB."""
-    ax.imshow((image.float().cpu().permute(1, 2, 0).squeeze(-1) + 1) / 2, cmap="gray", vmin=0, vmax=1)
+    ax.imshow(to_unit_interval(image).permute(1, 2, 0).squeeze(-1), cmap="gray", vmin=0, vmax=1)
 
 
 def arithmetic_figure(terms: list[Term], operands: torch.Tensor, result: torch.Tensor, around: torch.Tensor):

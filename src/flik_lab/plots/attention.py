@@ -1,20 +1,9 @@
 """Heatmaps of attention weights over the words of reviews: "plots of what the model attends to"."""
 
-from dataclasses import dataclass
-
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-
-@dataclass
-class Explained:
-    """One review: its words, the weight of each (None without attention), and p(positive)."""
-
-    words: list[str]
-    weights: np.ndarray | None
-    p_positive: float
-    label: int | None = None
+from flik_lab.plots.explained import Explained
 
 
 def attention_figure(reviews: list[Explained], max_tokens: int = 60, words_per_row: int = 20) -> plt.Figure:
@@ -44,13 +33,6 @@ def attention_figure(reviews: list[Explained], max_tokens: int = 60, words_per_r
         ax.set_yticks([])
     fig.tight_layout()
     return fig
-
-
-def figure_to_tensor(fig: plt.Figure) -> torch.Tensor:
-    """`(3, H, W)` float image in [0, 1] of a drawn figure, for TensorBoard and W&B."""
-    fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
-    return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
 
 
 def _chunks(n: int, size: int) -> list[tuple[int, int]]:

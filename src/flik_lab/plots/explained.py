@@ -1,10 +1,20 @@
-"""Run a text classifier on token ids and collect, per review, its words, weights and prediction."""
+"""What a text classifier says about reviews: their words, each word's attention weight and p(positive)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from flik_lab.plots.attention import Explained
+
+@dataclass
+class Explained:
+    """One review: its words, the weight of each (None without attention), and p(positive)."""
+
+    words: list[str]
+    weights: np.ndarray | None
+    p_positive: float
+    label: int | None = None
 
 
 @torch.no_grad()

@@ -1,0 +1,44 @@
+"""flik-lab's image convention: float `(N, C, H, W)` in [-1, 1] (the generator's tanh range), and its
+conversions from uint8 data and to uint8 arrays, grids, GIFs; matplotlib figures as image tensors."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid
+
+
+def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 `(N, H, W)` or `(N, C, H, W)` -> float32 `(N, C, H, W)` in [-1, 1]."""
+    if images_uint8.dim() == 3:
+        images_uint8 = images_uint8.unsqueeze(1)
+    return images_uint8.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Images in [-1, 1] -> uint8 array `(N, C, H, W)` in [0, 255]."""
+    return ((images.float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def to_unit_interval(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> float images in [0, 1] (what image viewers and loggers take)."""
+    return ((images.float().cpu() + 1) / 2).clamp(0, 1)
+
+
+def unit_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
+    """`(N, C, H, W)` images in [-1, 1] -> one `(3, H', W')` grid in [0, 1], `nrow` images a row."""
+    return make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+
+
+def write_gif(frames: list[torch.Tensor], path: Path, frame_ms: int) -> None:
+    """An animated GIF that goes forth and back through `frames` (grids in [0, 1]) and loops."""
+    images = [to_pil_image(frame) for frame in frames + frames[-2:0:-1]]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+
+
+def figure_to_tensor(fig) -> torch.Tensor:
+    """`(3, H, W)` float image in [0, 1] of a drawn matplotlib figure, for TensorBoard and W&B."""
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
