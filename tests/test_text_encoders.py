@@ -137,7 +137,7 @@ def test_teaching_cell_is_one_linear_over_the_concatenation():
 
 
 def test_features_are_taken_at_the_last_real_token():
-    encoder = RNNEncoder(E, H).eval()
+    encoder = RNNEncoder(E, H, implementation="teaching").eval()
     x, lengths = make_batch()
     with torch.no_grad():
         states = encoder.sequence(x, lengths)

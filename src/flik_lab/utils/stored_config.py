@@ -15,8 +15,11 @@ from flik_lab.utils.conf import conf_files
 from flik_lab.utils.config_schema import ConfigError, validate_config
 
 GROUPS = ("model", "data")  # config groups whose classes a checkpoint may name
-# a model's optimizer and schedule factories (`_partial_` nodes) only train: never built from a checkpoint
-TRAINING_ONLY = ("optimizer", "optimizer_g", "optimizer_d", "scheduler")
+# a model's optimizer and schedule factories (`_partial_` nodes) only train: never built from a checkpoint;
+# so do the optimizer keys that checkpoints written before issue 9 hold (beta1, beta2, weight_decay)
+TRAINING_ONLY = ("optimizer", "optimizer_g", "optimizer_d", "scheduler", "beta1", "beta2", "weight_decay")
+# classes that moved: a checkpoint written before the move names the old path
+RENAMED = {"flik_lab.models.text.vanilla_rnn.RNNEncoder": "flik_lab.models.text.rnn.RNNEncoder"}
 HINT = "if you trust this checkpoint, name the class in trusted_targets=[...]"
 
 
@@ -51,7 +54,7 @@ def stored_config(ckpt: dict, section: str, source: str, trusted: Iterable[str] 
     config = stored.get(section) if isinstance(stored, dict) else None
     if not isinstance(config, dict) or "_target_" not in config:
         raise UntrustedConfigError(f"{source}: the stored {section} config is not a `_target_` node")
-    config = {key: (None if key in TRAINING_ONLY else value) for key, value in config.items()}
+    config = _renamed({key: value for key, value in config.items() if key not in TRAINING_ONLY})
     _refuse(config, section, None, source, known_targets() | set(trusted))
     try:
         node = OmegaConf.create({section: config})
@@ -61,6 +64,12 @@ def stored_config(ckpt: dict, section: str, source: str, trusted: Iterable[str] 
     except Exception as exc:  # values OmegaConf cannot hold (tensors, bytes)
         raise UntrustedConfigError(f"{source}: the stored {section} config cannot be read: {exc}") from exc
     return node[section]
+
+
+def _renamed(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: RENAMED.get(v, v) if k == "_target_" else _renamed(v) for k, v in node.items()}
+    return [_renamed(child) for child in node] if isinstance(node, list) else node
 
 
 def _refuse(node: Any, key: str, owner: str | None, source: str, allowed: frozenset[str]) -> None:

@@ -51,7 +51,7 @@ class RNNEncoder(nn.Module):
         hidden_size: int,
         num_layers: int = 1,
         dropout: float = 0.0,
-        implementation: str = "teaching",
+        implementation: str = "cudnn",  # as conf/model/rnn.yaml; "teaching" unrolls the equation
     ):
         super().__init__()
         if implementation not in IMPLEMENTATIONS:

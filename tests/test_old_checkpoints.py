@@ -1,0 +1,25 @@
+"""Checkpoints written before issue 9 (optimizer keys in the model config, the old RNN module) load."""
+
+import torch
+
+from flik_lab.utils.checkpoint import model_from_checkpoint
+from flik_lab.utils.stored_config import stored_config
+
+
+def test_a_gan_checkpoint_with_beta1_beta2_loads(trained_gan):
+    ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
+    model = ckpt["flik_lab"]["model"]
+    for key in ("optimizer_g", "optimizer_d", "scheduler"):
+        model.pop(key)
+    model.update(beta1=0.5, beta2=0.999)  # the keys of 0.1.0
+    gan = model_from_checkpoint(ckpt, "ckpt_path=old.ckpt")
+    assert gan.generator(gan.noise(2)).shape == (2, 1, 28, 28)
+
+
+def test_the_rnn_encoders_old_module_path_is_mapped():
+    encoder = {"_target_": "flik_lab.models.text.vanilla_rnn.RNNEncoder", "embed_dim": 128, "hidden_size": 8}
+    old = {"_target_": "flik_lab.models.text_classifier.TextClassifier", "vocab_size": 50,
+           "weight_decay": 0.0, "encoder": encoder}  # fmt: skip
+    config = stored_config({"flik_lab": {"model": old}}, "model", "ckpt_path=old.ckpt")
+    assert config.encoder._target_ == "flik_lab.models.text.rnn.RNNEncoder"
+    assert "weight_decay" not in config
