@@ -4,8 +4,9 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
+from flik_lab.images import unit_grid
 from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 
@@ -32,7 +33,7 @@ class SampleGrid(L.Callback):
         pl_module.eval()
         images = pl_module(self.noise.to(pl_module.device)).float().cpu()
         pl_module.train(was_training)
-        grid = make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
+        grid = unit_grid(images, self.nrow)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.output_dir / f"epoch_{trainer.current_epoch:03d}.png")
         log_image(trainer.loggers, "samples", grid, step=logging_step(trainer))
