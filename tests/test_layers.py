@@ -12,6 +12,7 @@ LAYERS = [
     {"latent"},  # GAN checkpoints, latent paths and concept vectors
     {"plots"},  # figures: attention heatmaps, a latent-arithmetic result
     {"callbacks"},  # what a Trainer runs besides the model: sample grids, heatmaps, checkpoints
+    {"run_summary"},  # the end of a training run in a few lines
     {"training"},  # `train(cfg)`: builds the data, model, callbacks and loggers and fits
     {"commands"},  # one module per `flik-lab` command
     {"cli", "train"},  # the console script; `python -m flik_lab.train`

@@ -4,6 +4,7 @@
 """
 
 import logging
+import time
 from pathlib import Path
 
 import lightning as L
@@ -16,6 +17,7 @@ from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
+from flik_lab.run_summary import run_summary
 from flik_lab.utils.checkpoint import load_checkpoint
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks
@@ -75,7 +77,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     for logger in loggers:
         logger.log_hyperparams(resolved)  # nested for W&B; CSV/TensorBoard flatten it themselves
 
-    failed = True
+    failed, started = True, time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -87,5 +89,6 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         raise RunInterrupted(preemption.saved) from exc
     finally:
         end_other_ranks(trainer, failed)  # a sweep goes on with the next job, also after a failed one
-    log.info("run directory: %s", cfg.paths.output_dir)
+    if trainer.is_global_zero:
+        log.info("%s", run_summary(trainer, output_dir, metrics, time.perf_counter() - started))
     return metrics

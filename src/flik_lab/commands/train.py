@@ -2,6 +2,7 @@
 
 import logging
 
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from flik_lab.callbacks.preemption import RunInterrupted
@@ -22,7 +23,8 @@ def train_and_report(cfg: DictConfig) -> None:
         log.error("run interrupted by SIGTERM (%s): %s", resume, cfg.paths.output_dir)
         print(f"flik-lab: run interrupted by SIGTERM; {resume}")
         raise
-    print(f"flik-lab: run written to {cfg.paths.output_dir}")
+    if rank_zero_only.rank == 0:  # DDP ranks > 0 run this command too
+        print(f"flik-lab: run written to {cfg.paths.output_dir}")
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+"""The end of a training run in a few lines: best and last checkpoints, final metrics, what to open next."""
+
+import re
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from flik_lab.callbacks.epoch_report import format_metrics
+
+
+def _relative(path: str | Path, run_dir: Path) -> str:
+    path = Path(path)
+    return str(path.relative_to(run_dir)) if path.is_relative_to(run_dir) else str(path)
+
+
+def run_summary(trainer: L.Trainer, run_dir: Path, metrics: dict[str, float], seconds: float) -> str:
+    """The summary text printed and logged at the end of `flik-lab train`."""
+    lines = [f"flik-lab: run finished in {seconds:.1f} s: {run_dir}"]
+    best = next(
+        (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
+    )
+    if best is not None and best.best_model_path:
+        epoch = re.search(r"epoch_(\d+)", Path(best.best_model_path).name)
+        at = f" at epoch {int(epoch.group(1))}" if epoch else ""
+        score = float(best.best_model_score) if best.best_model_score is not None else float("nan")
+        lines.append(f"  best {best.monitor} {score:.4g}{at}: {_relative(best.best_model_path, run_dir)}")
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        lines.append(f"  last state (epoch {trainer.current_epoch - 1 if trainer.current_epoch else 0}): "
+                     f"{_relative(last, run_dir)}  (resume: ckpt_path=last in this directory)")  # fmt: skip
+    tested = {k: v for k, v in metrics.items() if k.startswith("test/")}
+    if tested:
+        lines.append(f"  {format_metrics(tested)}")
+    for folder, what in (("samples", "sample grids"), ("attention", "attention heatmaps")):
+        pictures = sorted((run_dir / folder).glob("*.png"))
+        if pictures:
+            lines.append(f"  {what}: {_relative(pictures[-1], run_dir)} (and {len(pictures) - 1} more)")
+    if (run_dir / "csv" / "metrics.csv").is_file():
+        lines.append(f"  metrics: csv/metrics.csv; compare runs: flik-lab compare {run_dir.parent}")
+    if last.is_file():
+        if (run_dir / "samples").is_dir():
+            lines.append(f"  next: flik-lab sample ckpt_path={last}")
+            lines.append(f"        flik-lab latent interpolate ckpt_path={last}")
+        elif (run_dir / "attention").is_dir():
+            lines.append(f'  next: flik-lab explain ckpt_path={last} text="A review to explain."')
+        else:
+            lines.append(f"  next: flik-lab eval ckpt_path={last}")
+    return "\n".join(lines)
