@@ -1,10 +1,12 @@
 """flik-lab's image convention: float `(N, C, H, W)` in [-1, 1] (the generator's tanh range), and its
 conversions from uint8 data and to uint8 arrays, grids, GIFs; matplotlib figures as image tensors."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
 
@@ -31,9 +33,13 @@ def unit_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
     return make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
 
 
-def write_gif(frames: list[torch.Tensor], path: Path, frame_ms: int) -> None:
-    """An animated GIF that goes forth and back through `frames` (grids in [0, 1]) and loops."""
+def write_gif(frames: list[torch.Tensor], path: Path, frame_ms: int, min_side: int = 256) -> None:
+    """An animated GIF that goes forth and back through `frames` (grids in [0, 1]) and loops, scaled up
+    (nearest neighbour, whole multiples) until its shorter side is at least `min_side` pixels."""
     images = [to_pil_image(frame) for frame in frames + frames[-2:0:-1]]
+    width, height = images[0].size
+    scale = max(1, math.ceil(min_side / min(width, height)))
+    images = [image.resize((width * scale, height * scale), Image.NEAREST) for image in images]
     images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
 
 

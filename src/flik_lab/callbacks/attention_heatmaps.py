@@ -13,9 +13,10 @@ from flik_lab.utils.log_image import log_image
 
 
 class AttentionHeatmaps(L.Callback):
-    """After each validation epoch, plot what the model attends to in the first `num_reviews` reviews."""
+    """After each validation epoch, plot what the model attends to in the first `num_reviews` reviews
+    (each whole, as far as the model read it; `max_tokens` cuts them shorter)."""
 
-    def __init__(self, output_dir: str, num_reviews: int = 4, max_tokens: int = 60):
+    def __init__(self, output_dir: str, num_reviews: int = 4, max_tokens: int | None = None):
         self.output_dir = Path(output_dir)
         self.num_reviews, self.max_tokens = num_reviews, max_tokens
 
