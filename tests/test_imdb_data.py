@@ -16,7 +16,7 @@ from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_
 from flik_lab.data.text.sources import load_aclimdb, parquet_files
 from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
 
-from .text_fixtures import tiny_reviews, write_broken_tree, write_tiny
+from .helpers.text import tiny_reviews, write_broken_tree, write_tiny
 
 SMALL = {"batch_size": 16, "eval_batch_size": 32, "vocab_size": 2000, "max_length": 400, "val_size": 40}
 
@@ -296,7 +296,7 @@ def test_arguments_are_validated(tmp_path):
     with pytest.raises(ValueError, match="vocab_size must be an integer >= 3"):
         IMDBDataModule(str(tmp_path), vocab_size=2)
     write_tiny(tmp_path, "parquet", *tiny_reviews())
-    with pytest.raises(ValueError, match=r"val_size=200 leaves no training reviews.*has 200"):
+    with pytest.raises(ValueError, match=r"val_size=200 holds out 200 of the 200 parquet training reviews"):
         make(tmp_path, val_size=200)
     with pytest.raises(RuntimeError, match=r"setup\(\) must run"):
         IMDBDataModule(str(tmp_path), source="parquet").encode(["text"])

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from flik_lab.data.epoch_batches import loader_generator
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
+from flik_lab.data.splits import held_out
 from flik_lab.data.tensor_loader import training_batches
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
@@ -63,7 +64,7 @@ class IMDBDataModule(L.LightningDataModule):
         max_length: int = 400,
         vocab_size: int = 20000,
         min_frequency: int = 2,
-        val_size: int = 2500,
+        val_size: float = 0.1,
         bucketing: bool = True,
         bucket_factor: int = 50,
         num_workers: int = 0,
@@ -77,7 +78,6 @@ class IMDBDataModule(L.LightningDataModule):
             "eval_batch_size": eval_batch_size,
             "max_length": max_length,
             "min_frequency": min_frequency,
-            "val_size": val_size,
             "bucket_factor": bucket_factor,
         }
         for name, value in positive.items():
@@ -139,19 +139,8 @@ class IMDBDataModule(L.LightningDataModule):
     def _build(self) -> Path:
         reviews = load_reviews(self.source, self.data_dir)
         train = reviews["train"]
-        if self.val_size >= len(train):
-            raise ValueError(
-                f"val_size={self.val_size} leaves no training reviews: the {self.source} train split in "
-                f"{self.data_dir} has {len(train)} (non-empty) reviews"
-            )
-        classes = sorted({label for _, label in train})
-        if classes != [0, 1]:
-            raise ValueError(
-                f"the {self.source} train split in {self.data_dir} holds labels {classes}; a sentiment "
-                "classifier needs negative (0) and positive (1) reviews"
-            )
-        # the hub's train split is sorted by label: the permutation also shuffles it
-        train_idx, val_idx = seeded_split(len(train), [len(train) - self.val_size, self.val_size], self.seed)
+        val_size = held_out(self.val_size, len(train), "data.val_size", f"{self.source} training reviews")
+        train_idx, val_idx = seeded_split(len(train), [len(train) - val_size, val_size], self.seed)
         splits = {
             "train": [train[i] for i in train_idx.tolist()],
             "val": [train[i] for i in val_idx.tolist()],

@@ -6,6 +6,7 @@ from torch.utils.data import TensorDataset
 from torchvision.datasets import MNIST
 
 from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
+from flik_lab.data.splits import held_out
 from flik_lab.images import to_unit_range
 
 RAW_FILES = [
@@ -26,7 +27,7 @@ class MNISTDataModule(ImageTensorDataModule):
         data_dir: str,
         batch_size: int = 64,
         eval_batch_size: int = 1000,
-        val_size: int = 5000,
+        val_size: float = 5000,
         download: bool = True,
         seed: int = 0,
         on_device: bool = True,
@@ -63,11 +64,12 @@ class MNISTDataModule(ImageTensorDataModule):
         self.prepare_data()  # also checks the files when prepare_data ran on another node
         train = MNIST(self.data_dir, train=True, download=False)
         test = MNIST(self.data_dir, train=False, download=False)
-        n_train = len(train.data) - self.val_size
+        val_size = held_out(self.val_size, len(train.data), "data.val_size", "MNIST training images")
+        n_train = len(train.data) - val_size
         if n_train < self.batch_size:
             raise ValueError(f"val_size={self.val_size} leaves {n_train} MNIST training images")
         images = to_unit_range(train.data)
-        train_idx, val_idx = seeded_split(len(images), [n_train, self.val_size], self.seed)
+        train_idx, val_idx = seeded_split(len(images), [n_train, val_size], self.seed)
         return (
             TensorDataset(images[train_idx], train.targets[train_idx]),
             TensorDataset(images[val_idx], train.targets[val_idx]),

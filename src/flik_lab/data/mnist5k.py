@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
+from flik_lab.data.splits import held_out
 from flik_lab.images import to_unit_range
 
 ASSET = "mnist5k.npz"
@@ -28,8 +29,8 @@ class MNIST5kDataModule(ImageTensorDataModule):
         self,
         batch_size: int = 64,
         eval_batch_size: int = 500,
-        val_size: int = 500,
-        test_size: int = 500,
+        val_size: float = 500,
+        test_size: float = 500,
         seed: int = 0,
         on_device: bool = True,
     ):
@@ -38,12 +39,14 @@ class MNIST5kDataModule(ImageTensorDataModule):
 
     def load_splits(self) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
         images, labels = load_mnist5k()
-        n_train = len(images) - self.val_size - self.test_size
+        val_size = held_out(self.val_size, len(images), "data.val_size", "shipped digits")
+        test_size = held_out(self.test_size, len(images), "data.test_size", "shipped digits")
+        n_train = len(images) - val_size - test_size
         if n_train < self.batch_size:
             raise ValueError(
                 f"val_size={self.val_size} + test_size={self.test_size} leave {n_train} of "
                 f"{len(images)} digits for training, fewer than batch_size={self.batch_size}"
             )
         images = to_unit_range(images)
-        splits = seeded_split(len(images), [n_train, self.val_size, self.test_size], self.seed)
+        splits = seeded_split(len(images), [n_train, val_size, test_size], self.seed)
         return tuple(TensorDataset(images[idx], labels[idx]) for idx in splits)
