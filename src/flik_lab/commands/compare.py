@@ -1,4 +1,5 @@
-"""`flik-lab compare PATH [PATH ...] [--metric val/fid]`: one table and one plot of runs' metrics."""
+"""`flik-lab compare PATH [PATH ...] [--metric val/fid]`: one table and one plot of runs' metrics, read from
+what their loggers wrote (CSV, TensorBoard or offline W&B)."""
 
 import argparse
 import os
@@ -11,8 +12,8 @@ import pandas as pd
 import yaml
 
 from flik_lab.commands.app import refuse_to_overwrite
+from flik_lab.loggers.run_metrics import read_run_metrics
 
-METRICS_CSV = "csv/metrics.csv"
 INDEX_COLUMNS = ("epoch", "step")
 
 
@@ -73,14 +74,9 @@ def read_overrides(run: Path) -> dict[str, str]:
 
 
 def read_metrics(run: Path) -> tuple[pd.DataFrame | None, str]:
-    """The run's CSVLogger metrics, or None and the reason they are missing."""
-    path = run / METRICS_CSV
-    if not path.is_file():
-        return None, f"{METRICS_CSV} missing"
-    try:
-        return pd.read_csv(path), ""
-    except pd.errors.EmptyDataError:
-        return None, f"{METRICS_CSV} empty"
+    """The run's metrics from CSV, TensorBoard or offline W&B files, or None and the reason."""
+    frame, source = read_run_metrics(run)
+    return (frame, "") if frame is not None else (None, source)
 
 
 def load_runs(paths) -> list[Run]:
@@ -124,7 +120,7 @@ def metric_table(runs: list[Run], metric: str | None = None, mode: str | None = 
         if metric is None:
             raise ValueError(f"no run under {where} logged a val/ metric; pick --metric from: {listing}")
     if metric not in available:
-        raise ValueError(f"metric {metric!r} is in no {METRICS_CSV} under {where}; available: {listing}")
+        raise ValueError(f"metric {metric!r} was logged by no run under {where}; available: {listing}")
     mode = mode or default_mode(metric)
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be min or max, got {mode!r}")
@@ -132,7 +128,7 @@ def metric_table(runs: list[Run], metric: str | None = None, mode: str | None = 
     best, best_epoch, final = f"best {metric}", "best epoch", f"final {metric}"
     others = [n for n in available if n != metric and n.startswith("val/")]
     others += [n for n in available if n != metric and n.startswith("test/")]
-    keys = list(dict.fromkeys(k for r in runs for k in r.overrides))
+    keys = varying_overrides(runs)
     rows = []
     for run in runs:
         frame = run.metrics if run.metrics is not None else pd.DataFrame()
@@ -143,7 +139,7 @@ def metric_table(runs: list[Run], metric: str | None = None, mode: str | None = 
             epoch = frame.at[at, "epoch"] if "epoch" in frame else float("nan")
             row.update({best: values[at], best_epoch: epoch, final: values.iloc[-1], "status": "ok"})
         else:
-            row["status"] = f"no metrics: {run.problem or f'no {metric} in {METRICS_CSV}'}"
+            row["status"] = run.problem or f"no metrics: no {metric} logged"
         row.update({name: _last(frame[name]) for name in others if name in frame})
         rows.append(row)
     table = pd.DataFrame(rows, columns=["job", *keys, best, best_epoch, final, *others, "status"])
@@ -159,10 +155,23 @@ def compare_runs(paths, metric: str | None = None, mode: str | None = None) -> p
     return metric_table(load_runs(paths), metric, mode)
 
 
+def varying_overrides(runs: list[Run]) -> list[str]:
+    """The override keys whose values differ between the runs (all of them for a single run)."""
+    keys = list(dict.fromkeys(k for r in runs for k in r.overrides))
+    return keys if len(runs) == 1 else [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+
+
+def constant_overrides(runs: list[Run]) -> str:
+    """`key=value` of the overrides every run shares (shown once above the table, not as columns)."""
+    keys = [
+        k for k in dict.fromkeys(k for r in runs for k in r.overrides) if k not in varying_overrides(runs)
+    ]
+    return " ".join(f"{k}={runs[0].overrides[k]}" for k in keys)
+
+
 def legend_labels(runs: list[Run]) -> list[str]:
     """Each run's overrides that differ between the runs (`model.lr_g=1e-4 seed=1`), else its name."""
-    keys = dict.fromkeys(k for r in runs for k in r.overrides)
-    varying = [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+    varying = varying_overrides(runs)
     return [" ".join(f"{k}={r.overrides[k]}" for k in varying if k in r.overrides) or r.name for r in runs]
 
 
@@ -227,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         table = metric_table(runs, args.metric, args.mode)
         metric, mode = table.attrs["metric"], table.attrs["mode"]
         print(f"{len(table)} runs by best {metric} ({mode}); val/ and test/ columns: final values")
+        if len(runs) > 1 and (shared := constant_overrides(runs)):
+            print(f"the same in every run: {shared}")
         epochs = table["best epoch"].map(lambda e: "-" if pd.isna(e) else str(e))  # na_rep skips <NA>
         shown = table.assign(**{"best epoch": epochs})
         print(shown.to_string(index=False, na_rep="-", float_format="{:.5g}".format))
