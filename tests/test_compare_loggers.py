@@ -42,3 +42,13 @@ def test_compare_falls_back_to_tensorboard_then_wandb(remove, logged_three_ways,
     assert table["status"].tolist() == ["ok"] and table["best epoch"].tolist()[0] in (0, 1)
     expected = read_csv(logged_three_ways)["val/fid"].min()
     assert table["best val/fid"].iloc[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_tensorboard_hparams_hold_the_best_monitored_value(logged_three_ways):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(logged_three_ways / "tensorboard"))
+    events.Reload()
+    assert "_hparams_/experiment" in events.PluginTagToContent("hparams")  # what the HPARAMS tab reads
+    (best,) = events.Scalars("best/val/fid")
+    assert best.value == pytest.approx(read_csv(logged_three_ways)["val/fid"].min(), rel=1e-6)

@@ -1,10 +1,12 @@
-"""The end of a training run in a few lines: best and last checkpoints, final metrics, what to open next."""
+"""The end of a training run: a summary in a few lines (best and last checkpoints, final metrics, what to
+open next) and the best monitored value in TensorBoard's HPARAMS tab."""
 
 import re
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from flik_lab.callbacks.epoch_report import format_metrics
 
@@ -47,3 +49,15 @@ def run_summary(trainer: L.Trainer, run_dir: Path, metrics: dict[str, float], se
         else:
             lines.append(f"  next: flik-lab eval ckpt_path={last}")
     return "\n".join(lines)
+
+
+def hparams_with_best(trainer: L.Trainer, params: dict) -> None:
+    """Give TensorBoard's HPARAMS tab the best monitored value (`best/val/fid`) beside the run's config."""
+    best = next(
+        (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
+    )
+    if best is None or best.best_model_score is None:
+        return
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(params, {f"best/{best.monitor}": float(best.best_model_score)})

@@ -17,7 +17,7 @@ from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
-from flik_lab.run_summary import run_summary
+from flik_lab.run_summary import hparams_with_best, run_summary
 from flik_lab.utils.checkpoint import load_checkpoint
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks
@@ -90,5 +90,6 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     finally:
         end_other_ranks(trainer, failed)  # a sweep goes on with the next job, also after a failed one
     if trainer.is_global_zero:
+        hparams_with_best(trainer, resolved)
         log.info("%s", run_summary(trainer, output_dir, metrics, time.perf_counter() - started))
     return metrics
