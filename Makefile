@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install train test test-fast lint format bench latent-demo clean help
+.PHONY: install train test test-fast test-gpu lint format bench latent-demo clean help
 
 help:
 	@echo "make train [ARGS='key=value ...']  train the default experiment (creates $(VENV) if missing)"
-	@echo "make test                          run the whole test suite on CPU"
+	@echo "make test                          run the whole test suite (gpu tests skip without CUDA)"
+	@echo "make test-fast                     without the tests marked slow or multiprocess"
 	@echo "make install | lint | format | bench | latent-demo | clean"
 
 $(STAMP): pyproject.toml
@@ -26,7 +27,11 @@ test: install
 	$(BIN)/python -m pytest -q
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not multiprocess"
+
+# on a CUDA machine: trainer=gpu for the GAN and a text model, in-memory data on the GPU
+test-gpu: install
+	$(BIN)/python -m pytest -q -m gpu
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

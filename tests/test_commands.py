@@ -4,6 +4,8 @@ import importlib
 import subprocess
 import sys
 
+import pytest
+
 from flik_lab.cli import COMMANDS
 
 # imports every flik_lab module, then checks Lightning's DDP launcher and Hydra's ConfigStore are untouched
@@ -26,6 +28,7 @@ def test_every_command_is_a_module_of_flik_lab_commands():
         assert callable(importlib.import_module(module).main)
 
 
+@pytest.mark.multiprocess
 def test_importing_any_module_patches_and_registers_nothing():
     result = subprocess.run([sys.executable, "-c", IMPORT_ALL], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -7,7 +7,7 @@ import pytest
 
 from flik_lab.utils.config_schema import ConfigError, validate_config
 
-from .conftest import compose_config
+from .helpers.config import compose_config
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,7 @@ def test_unimportable_target_names_the_key(tmp_path):
         (["seed=abc"], "seed"),
     ],
 )
+@pytest.mark.multiprocess
 def test_cli_exits_nonzero_before_training(args, needle, tmp_path):
     cmd = [sys.executable, "-m", "flik_lab.train", f"paths.log_dir={tmp_path}", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from flik_lab.utils.conf import conf_files
 from flik_lab.utils.config_schema import validate_config
 
-from .conftest import compose_config
+from .helpers.config import compose_config
 
 GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debug"]
 # files starting with "_" are shared parts of other variants, not variants themselves

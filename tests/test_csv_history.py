@@ -9,7 +9,7 @@ import torch
 from flik_lab.loggers.csv import CSVLogger
 from flik_lab.training import train
 
-from .conftest import QUICK, compose_config
+from .helpers.config import compose_config
 
 
 def _metrics(run) -> pd.DataFrame:
@@ -84,7 +84,7 @@ def test_a_new_run_replaces_the_old_file(tmp_path):
 
 @pytest.mark.slow
 def test_resume_in_the_same_directory_continues_the_history(tmp_path):
-    base = [*(o for o in QUICK if "limit_train" not in o), "+trainer.limit_train_batches=2", "seed=0"]
+    base = ["debug=tiny", "trainer.limit_train_batches=2", "seed=0"]
     train(compose_config("train", tmp_path, [*base, "trainer.max_epochs=2", "test=false"]))
     last = tmp_path / "checkpoints" / "last.ckpt"
     path = tmp_path / "csv" / "metrics.csv"

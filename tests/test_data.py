@@ -7,7 +7,7 @@ from flik_lab.data.celeba import CelebADataModule
 from flik_lab.data.mnist import MNISTDataModule
 from flik_lab.data.mnist5k import MNIST5kDataModule, load_mnist5k
 
-from .fixtures import write_celeba_tree, write_mnist_raw
+from .helpers.images import write_celeba_tree, write_mnist_raw
 
 
 def test_mnist5k_is_500_real_digits_per_class():

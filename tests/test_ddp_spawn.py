@@ -5,11 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from .helpers.cli import run_flik_lab
+from .helpers.text import small_lstm, write_reviews
 
-from .test_sweeps import TINY, flik_lab
-
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 SPAWN_ON_CPU = [
     "trainer=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true"
@@ -26,17 +25,16 @@ def _assert_fit_and_test_logged(run: Path, val: str, test: str) -> None:
 
 def test_gan_with_spawned_ranks(tmp_path):
     run = tmp_path / "run"
-    result = flik_lab(tmp_path, "train", *SPAWN_ON_CPU, *TINY, f"hydra.run.dir={run}")
+    result = run_flik_lab(tmp_path, "train", *SPAWN_ON_CPU, "debug=tiny", f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_fit_and_test_logged(run, "val/fid", "test/fid")
 
 
 def test_text_classifier_with_spawned_ranks(tmp_path):
     data = tmp_path / "data"
-    write_parquet(data, generate_reviews(200, 0, median_words=30), generate_reviews(100, 1, median_words=30))
-    args = ["experiment=imdb_lstm", "data.source=parquet", f"paths.data_dir={data}", "data.val_size=50",
-            "model.embed_dim=16", "model.encoder.hidden_size=16"]  # fmt: skip
+    write_reviews(data, 200, 100)
     run = tmp_path / "run"
-    result = flik_lab(tmp_path, "train", *SPAWN_ON_CPU, *args, *TINY, f"hydra.run.dir={run}")
+    args = [*SPAWN_ON_CPU, *small_lstm(data, 50, width=16), "debug=tiny", f"hydra.run.dir={run}"]
+    result = run_flik_lab(tmp_path, "train", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_fit_and_test_logged(run, "val/acc", "test/acc")

@@ -1,22 +1,19 @@
 """A diverging run stops with an error naming the step and metric (or skips such steps when asked), never
 writes NaN weights over a good checkpoint, and an FID of NaN features is an error, not a crash."""
 
-import os
-import subprocess
-import sys
-
 import lightning as L
 import pandas as pd
 import pytest
 import torch
 
 from flik_lab.callbacks.finite_weights import NonFiniteWeightsError
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 from flik_lab.metrics.fid import mnist_fid
 from flik_lab.models.finite_loss import NonFiniteLossError
 from flik_lab.training import train
 
-from .conftest import QUICK, compose_config
+from .helpers.cli import run_flik_lab
+from .helpers.config import compose_config
+from .helpers.text import small_lstm, write_reviews
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +21,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory) -> list[str]:
     data_dir = tmp_path_factory.mktemp("imdb")
-    write_parquet(data_dir, generate_reviews(200, seed=0, median_words=20), generate_reviews(40, seed=1))
+    write_reviews(data_dir, 200, 40, median_words=20)
     return [
-        *QUICK, "experiment=imdb_lstm", f"data.data_dir={data_dir}", "data.source=parquet",
-        "data.val_size=40", "data.batch_size=16", "data.vocab_size=300", "model.embed_dim=8",
-        "model.encoder.hidden_size=8", "test=false",
-    ]  # fmt: skip
+        "debug=tiny",
+        *small_lstm(data_dir, 40),
+        "data.batch_size=16",
+        "data.vocab_size=300",
+        "test=false",
+    ]
 
 
 class PoisonWeights(L.Callback):
@@ -53,7 +52,7 @@ def test_a_nan_loss_stops_the_run_naming_step_and_metric(text_run, tmp_path):
 def test_a_diverging_gan_stops_the_run(tmp_path):
     # lr 1e30 sends the discriminator's logits to infinity within a step: the losses become NaN
     with pytest.raises(NonFiniteLossError, match=r"train/loss_[dg] = nan at epoch 0, batch 0"):
-        train(compose_config("train", tmp_path, [*QUICK, "model.lr_d=1e30", "test=false"]))
+        train(compose_config("train", tmp_path, ["debug=tiny", "model.lr_d=1e30", "test=false"]))
     assert not list(tmp_path.rglob("*.ckpt"))
 
 
@@ -103,29 +102,25 @@ def test_fid_of_nan_images_is_an_error():
         fid.compute()
 
 
-def _run(cwd, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    cmd = [sys.executable, "-m", "flik_lab.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
-
-
+@pytest.mark.multiprocess
 def test_eval_of_a_nan_generator_reports_instead_of_crashing(trained_gan, tmp_path):
     ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
     for name, value in ckpt["state_dict"].items():
         if name.startswith("generator.") and value.is_floating_point():
             value.fill_(float("nan"))
     torch.save(ckpt, tmp_path / "nan.ckpt")
-    result = _run(tmp_path, "eval", f"ckpt_path={tmp_path / 'nan.ckpt'}", "+trainer.limit_test_batches=1",
-                  "+trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path / 'eval'}")  # fmt: skip
+    eval_dir = f"hydra.run.dir={tmp_path / 'eval'}"
+    result = run_flik_lab(tmp_path, "eval", f"ckpt_path={tmp_path / 'nan.ckpt'}", "debug=tiny", eval_dir)
     assert result.returncode == 1, result.returncode  # an error, not a segmentation fault (-11 / 139)
     assert "non-finite image features" in result.stdout + result.stderr
 
 
+@pytest.mark.multiprocess
 def test_a_sweep_goes_on_after_a_diverged_job(tmp_path):
     sweep = tmp_path / "sweep"
-    tiny = [*QUICK, "+trainer.limit_train_batches=3"]
-    tiny.remove("+trainer.limit_train_batches=4")
-    result = _run(tmp_path, "train", "-m", "model.lr_d=1e30,6e-4", *tiny, f"hydra.sweep.dir={sweep}")
+    result = run_flik_lab(
+        tmp_path, "train", "-m", "model.lr_d=1e30,6e-4", "debug=tiny", f"hydra.sweep.dir={sweep}"
+    )
     assert result.returncode == 1
     assert "1 of 2 jobs failed" in result.stdout and "NonFiniteLossError" in result.stdout
     assert (sweep / "0" / "error.txt").is_file()

@@ -1,8 +1,6 @@
 """End to end on the shipped digits: train writes checkpoints, samples and FID; eval and sample reuse them."""
 
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,8 @@ from flik_lab.commands.eval import evaluate
 from flik_lab.commands.sample import sample
 from flik_lab.training import train
 
-from .conftest import QUICK, compose_config
+from .helpers.cli import run_flik_lab
+from .helpers.config import compose_config
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +31,7 @@ def test_train_writes_checkpoints_samples_and_fid(trained_gan):
     fids = [float(r["val/fid"]) for r in rows if r.get("val/fid")]
     assert fids and all(np.isfinite(fids))
     steps = [int(r["step"]) for r in rows if r.get("train/loss_d")]
-    assert max(steps) <= 4  # steps are counted in batches (4), not optimizer steps (8)
+    assert max(steps) <= 4  # steps are counted in batches (debug=tiny: 4), not optimizer steps (8)
     assert any(r.get("test/fid") for r in rows)
     assert list((trained_gan / "tensorboard").glob("events.out.tfevents.*"))
 
@@ -45,8 +44,7 @@ def test_checkpoint_holds_its_config_and_loads_weights_only(trained_gan):
 
 def test_eval_reports_test_fid(trained_gan, tmp_path):
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
-    cfg = compose_config("eval", tmp_path, [f"ckpt_path={ckpt}", "+trainer.limit_test_batches=1",
-                                            "+trainer.enable_progress_bar=false"])  # fmt: skip
+    cfg = compose_config("eval", tmp_path, [f"ckpt_path={ckpt}", "debug=tiny"])
     metrics = evaluate(cfg)
     assert metrics["test/fid"] > 0
     assert (tmp_path / "metrics.json").is_file()
@@ -76,14 +74,14 @@ def test_eval_rejects_missing_and_foreign_checkpoints(tmp_path):
 
 
 def test_bf16_mixed_on_cpu(tmp_path):
-    cfg = compose_config("train", tmp_path, [*QUICK, "trainer.precision=bf16-mixed", "test=false",
-                                             "trainer.limit_train_batches=2"])  # fmt: skip
+    overrides = ["debug=tiny", "trainer.precision=bf16-mixed", "test=false", "trainer.limit_train_batches=2"]
+    cfg = compose_config("train", tmp_path, overrides)
     metrics = train(cfg)
     assert np.isfinite(metrics["train/loss_g"]) and np.isfinite(metrics["val/fid"])
 
 
 def test_gradient_clipping_by_the_module(tmp_path):
-    cfg = compose_config("train", tmp_path, [*QUICK, "model.grad_clip_norm=0.5", "test=false"])
+    cfg = compose_config("train", tmp_path, ["debug=tiny", "model.grad_clip_norm=0.5", "test=false"])
     assert np.isfinite(train(cfg)["train/loss_d"])
 
 
@@ -92,8 +90,8 @@ def test_wandb_offline_run_leaves_its_files(tmp_path):
 
     from flik_lab.utils.finish import finish_wandb
 
-    cfg = compose_config("train", tmp_path, [*QUICK, "logger=[csv,wandb]", "test=false",
-                                             "logger.wandb.name=offline-check"])  # fmt: skip
+    overrides = ["debug=tiny", "logger=[csv,wandb]", "test=false", "logger.wandb.name=offline-check"]
+    cfg = compose_config("train", tmp_path, overrides)
     train(cfg)
     config = dict(wandb.run.config)
     assert config["model"]["generator"]["_target_"] == "flik_lab.models.dcgan.Generator"  # nested
@@ -107,12 +105,12 @@ def test_wandb_offline_run_leaves_its_files(tmp_path):
     assert list((runs[0] / "files" / "media" / "images").glob("samples_*.png"))
 
 
+@pytest.mark.multiprocess
 def test_console_script_sample(trained_gan, tmp_path):
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
     out = tmp_path / "cli.png"
-    cmd = [sys.executable, "-m", "flik_lab.cli", "sample", f"ckpt_path={ckpt}", f"output={out}",
-           "num_samples=4", f"paths.log_dir={tmp_path}"]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    args = [f"ckpt_path={ckpt}", f"output={out}", "num_samples=4", f"paths.log_dir={tmp_path}"]
+    result = run_flik_lab(tmp_path, "sample", *args, timeout=120)
     assert result.returncode == 0, result.stderr
     assert out.is_file() and str(out) in result.stdout
 
@@ -122,7 +120,7 @@ def test_failed_job_finishes_its_wandb_run(tmp_path):
 
     from flik_lab.utils.finish import finished_runs
 
-    cfg = compose_config("train", tmp_path, [*QUICK, "logger=[csv,wandb]", "data.batch_size=5000"])
+    cfg = compose_config("train", tmp_path, ["debug=tiny", "logger=[csv,wandb]", "data.batch_size=5000"])
     with pytest.raises(ValueError, match="batch_size=5000"), finished_runs():
         train(cfg)  # the W&B run starts, then the data set is too small for the batch size
     assert wandb.run is None
@@ -130,11 +128,11 @@ def test_failed_job_finishes_its_wandb_run(tmp_path):
 
 def test_resume_and_refuse_to_overwrite(trained_gan, tmp_path):
     with pytest.raises(FileExistsError, match="already holds checkpoints"):
-        train(compose_config("train", trained_gan, QUICK))
+        train(compose_config("train", trained_gan, ["debug=tiny"]))
     resumed = tmp_path / "resumed"
     last = trained_gan / "checkpoints" / "last.ckpt"
-    cfg = compose_config("train", resumed, [*QUICK, "trainer.max_epochs=2", f"ckpt_path={last}",
-                                            "test=false"])  # fmt: skip
+    overrides = ["debug=tiny", "trainer.max_epochs=2", f"ckpt_path={last}", "test=false"]
+    cfg = compose_config("train", resumed, overrides)
     train(cfg)
     epochs = {int(r["epoch"]) for r in _metrics(resumed) if r.get("val/fid")}
     assert epochs == {1}  # continued with the second epoch, not from scratch
@@ -147,7 +145,7 @@ def test_touch_mode_takes_the_same_steps_as_toggling(tmp_path):
     weights = {}
     for mode in ("find", "touch"):
         run = tmp_path / mode
-        overrides = [*QUICK, f"model.unused_parameters={mode}", "test=false", "seed=3"]
+        overrides = ["debug=tiny", f"model.unused_parameters={mode}", "test=false", "seed=3"]
         train(compose_config("train", run, overrides))
         weights[mode] = load_checkpoint(run / "checkpoints" / "last.ckpt")["state_dict"]
     for key, value in weights["find"].items():

@@ -14,8 +14,8 @@ from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.latent.interpolation import interpolate, lerp, slerp
 from flik_lab.training import train
 
-from .conftest import QUICK, compose_config
-from .fixtures import write_celeba_tree
+from .helpers.config import compose_config
+from .helpers.images import write_celeba_tree
 
 
 def test_slerp_stays_on_the_prior_shell_lerp_does_not():
@@ -67,6 +67,7 @@ def test_interpolate_writes_grid_gif_and_is_seeded(trained_gan, tmp_path):
     assert grid.size == (5 * 30 + 2, 3 * 30 + 2)  # one row per pair, one column per step
     gif = Image.open(files["gif"])
     assert gif.n_frames == 2 * 5 - 2  # forth and back
+    assert min(gif.size) >= 256  # a readable size, not 32 pixels high
     again = _interpolate(tmp_path / "b", ckpt, "pairs=3", "steps=5", "method=lerp")
     assert torch.equal(torch.load(files["pt"])["latents"], torch.load(again["pt"])["latents"])
     with pytest.raises(FileExistsError):
@@ -139,8 +140,10 @@ def test_celeba_gan_arithmetic_with_an_attribute_classifier(tmp_path):
             "data.batch_size=4", "data.eval_batch_size=4"]  # fmt: skip
     gan_run, clf_run = tmp_path / "gan", tmp_path / "clf"
     tiny = ["model.generator.width=8", "model.discriminator.width=8", "model.latent_dim=16"]
-    train(compose_config("train", gan_run, ["experiment=gan_celeba", *data, *QUICK, *tiny, "test=false"]))
-    train(compose_config("train", clf_run, ["experiment=celeba_attributes", *data, *QUICK,
+    train(
+        compose_config("train", gan_run, ["experiment=gan_celeba", *data, "debug=tiny", *tiny, "test=false"])
+    )
+    train(compose_config("train", clf_run, ["experiment=celeba_attributes", *data, "debug=tiny",
                                             "model.net.width=4", "test=false"]))  # fmt: skip
     gan_ckpt, clf_ckpt = gan_run / "checkpoints" / "last.ckpt", clf_run / "checkpoints" / "last.ckpt"
 

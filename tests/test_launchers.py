@@ -14,7 +14,7 @@ from omegaconf.errors import InterpolationResolutionError
 from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.resolvers import register_resolvers
 
-from .test_sweeps import TINY, flik_lab
+from .helpers.cli import run_flik_lab
 
 register_resolvers()  # as `flik-lab train` does at start
 
@@ -56,6 +56,7 @@ def test_slurm_launcher_needs_a_device_count(devices):
         _ = launcher.tasks_per_node
 
 
+@pytest.mark.multiprocess
 def test_flik_lab_train_knows_the_slurm_resolvers(tmp_path):
     args = [
         "hydra/launcher=slurm",
@@ -65,7 +66,7 @@ def test_flik_lab_train_knows_the_slurm_resolvers(tmp_path):
         "all",
         "--resolve",
     ]
-    result = flik_lab(tmp_path, "train", *args)
+    result = run_flik_lab(tmp_path, "train", *args)
     assert result.returncode != 0 and "trainer.devices=-1 does not say" in result.stderr
 
 
@@ -88,10 +89,11 @@ def _job_metrics(job: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_submitit_local_executor_runs_the_job(tmp_path):
     sweep = tmp_path / "sweep"
-    result = flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_submitit", "seed=1", *TINY,
-                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_submitit", "seed=1", "debug=tiny",
+                          f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file()
     assert _job_metrics(sweep / "0")["val/fid"].notna().any()
@@ -99,10 +101,11 @@ def test_submitit_local_executor_runs_the_job(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_joblib_runs_jobs_in_parallel_processes(tmp_path):
     sweep = tmp_path / "sweep"
-    result = flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_parallel", "seed=1,2", *TINY,
-                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_parallel", "seed=1,2", "debug=tiny",
+                          f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     for job in ("0", "1"):
         assert _job_metrics(sweep / job)["val/fid"].notna().any()

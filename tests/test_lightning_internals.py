@@ -6,7 +6,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from flik_lab.training import train
 from flik_lab.utils.lightning_internals import find_unused_parameters, logging_step
 
-from .conftest import QUICK, compose_config
+from .helpers.config import compose_config
 
 
 def test_find_unused_parameters_reaches_the_ddp_wrapper_arguments():
@@ -24,7 +24,9 @@ def test_logging_step_is_the_step_lightning_writes_metrics_at(tmp_path):
         def on_train_epoch_end(self, trainer, pl_module):
             steps.append(logging_step(trainer))
 
-    train(compose_config("train", tmp_path, [*QUICK, "test=false"]), extra_callbacks=[Record()])
+    train(compose_config("train", tmp_path, ["debug=tiny", "test=false"]), extra_callbacks=[Record()])
     metrics = pd.read_csv(tmp_path / "csv" / "metrics.csv")
-    assert steps == [4]  # 4 batches stepped (8 optimizer steps): the batch count, as Lightning's logging
+    assert steps == [
+        4
+    ]  # debug=tiny: 4 batches stepped (8 optimizer steps): the batch count, as Lightning's logging
     assert metrics["step"].max() == 3  # the last batch's scalars, written at steps 0..3

@@ -7,7 +7,8 @@ from flik_lab.models.optimization import warmup_cosine, warmup_linear
 from flik_lab.training import train
 from flik_lab.utils.config_schema import ConfigError
 
-from .conftest import QUICK, compose_config
+from .helpers.config import compose_config
+from .helpers.text import small_lstm, write_reviews
 
 
 def _lrs(schedule, steps: int, **kwargs) -> list[float]:
@@ -35,31 +36,27 @@ def test_warmup_then_cosine_or_linear_decay():
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["gan", "text"])
 def test_a_configured_schedule_is_stepped_every_batch(family, tmp_path):
-    base = [*QUICK, "test=false", "scheduler=warmup_linear", "model.scheduler.warmup_steps=1"]
+    base = ["debug=tiny", "test=false", "scheduler=warmup_linear", "model.scheduler.warmup_steps=1"]
     if family == "text":
-        from flik_lab.data.text.synthetic import generate_reviews, write_parquet
-
-        write_parquet(tmp_path, generate_reviews(120, seed=0, median_words=10), generate_reviews(20, seed=1))
-        base += ["experiment=imdb_lstm", f"data.data_dir={tmp_path}", "data.source=parquet",
-                 "data.val_size=20", "data.batch_size=16", "data.vocab_size=200", "model.embed_dim=8",
-                 "model.encoder.hidden_size=8", "model.optimizer._target_=torch.optim.Adam",
-                 "~model.optimizer.weight_decay"]  # fmt: skip
+        write_reviews(tmp_path, 120, 20, median_words=10)
+        base += [*small_lstm(tmp_path, 20), "data.batch_size=16", "data.vocab_size=200",
+                 "model.optimizer._target_=torch.optim.Adam", "~model.optimizer.weight_decay"]  # fmt: skip
     train(compose_config("train", tmp_path / "run", base))
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     schedulers = ckpt["lr_schedulers"]
     assert len(schedulers) == (2 if family == "gan" else 1)  # the GAN's two optimizers each have one
     for state, optimizer in zip(schedulers, ckpt["optimizer_states"], strict=True):
-        assert state["last_epoch"] == 4  # four batches, one step each
+        assert state["last_epoch"] == 4  # debug=tiny: four batches, one step each
         assert optimizer["param_groups"][0]["lr"] == pytest.approx(0.0)  # decayed to min_lr_ratio 0
 
 
 def test_an_optimizer_node_is_validated_like_any_other(tmp_path):
     # SGD has no `betas`: the swapped optimizer keeps Adam's argument, and the key is named
     with pytest.raises(ConfigError, match="model.optimizer_g.betas"):
-        train(compose_config("train", tmp_path, [*QUICK, "model.optimizer_g._target_=torch.optim.SGD"]))
+        train(compose_config("train", tmp_path, ["debug=tiny", "model.optimizer_g._target_=torch.optim.SGD"]))
     with pytest.raises(ConfigError, match="model.scheduler.warmup"):
         train(
             compose_config(
-                "train", tmp_path, [*QUICK, "scheduler=warmup_cosine", "+model.scheduler.warmup=3"]
+                "train", tmp_path, ["debug=tiny", "scheduler=warmup_cosine", "+model.scheduler.warmup=3"]
             )
         )

@@ -1,9 +1,7 @@
 """SIGTERM, what SLURM sends before a preemption or requeue, for real: a run and a sweep killed mid-run."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,23 +10,12 @@ import pytest
 
 from flik_lab.utils.checkpoint import load_checkpoint
 
-pytestmark = pytest.mark.slow
+from .helpers.cli import start_flik_lab
 
-ENDLESS = [  # epochs of 20 batches, far more epochs than the test waits for
-    "trainer.max_epochs=1000",
-    "+trainer.limit_train_batches=20",
-    "+trainer.limit_val_batches=1",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
-
-def _start(cwd: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    cmd = [sys.executable, "-m", "flik_lab.cli", "train", *args]
-    return subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+# epochs of 20 batches, far more epochs than the test waits for
+ENDLESS = ["debug=tiny", "trainer.max_epochs=1000", "trainer.limit_train_batches=20"]
 
 
 def _sigterm_once_exists(proc: subprocess.Popen, path: Path, timeout: float = 240) -> str:
@@ -45,7 +32,7 @@ def _sigterm_once_exists(proc: subprocess.Popen, path: Path, timeout: float = 24
 
 def test_sigterm_saves_the_step_and_exits_non_zero(tmp_path):
     run = tmp_path / "run"
-    proc = _start(tmp_path, *ENDLESS, f"hydra.run.dir={run}")
+    proc = start_flik_lab(tmp_path, "train", *ENDLESS, f"hydra.run.dir={run}")
     out = _sigterm_once_exists(proc, run / "checkpoints" / "epoch_000.ckpt")
     assert proc.returncode == 143, out[-3000:]
     last = run / "checkpoints" / "last.ckpt"
@@ -58,7 +45,7 @@ def test_sigterm_saves_the_step_and_exits_non_zero(tmp_path):
 
 def test_sigterm_stops_a_sweep_and_names_the_interrupted_job(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = _start(tmp_path, "-m", "seed=1,2,3", *ENDLESS, f"hydra.sweep.dir={sweep}")
+    proc = start_flik_lab(tmp_path, "train", "-m", "seed=1,2,3", *ENDLESS, f"hydra.sweep.dir={sweep}")
     out = _sigterm_once_exists(proc, sweep / "0" / "checkpoints" / "epoch_000.ckpt")
     assert proc.returncode == 143, out[-3000:]
     assert "job 0 (seed=1" in out and "was interrupted; the sweep stopped, later jobs did not run" in out
@@ -71,7 +58,7 @@ def test_after_kill_9_the_same_command_with_ckpt_path_last_continues(tmp_path):
     """kill -9 gives no chance to save: the run continues from its last whole epoch, history without gaps."""
     run = tmp_path / "run"
     command = [*ENDLESS, f"hydra.run.dir={run}", "ckpt_path=last"]
-    proc = _start(tmp_path, *command)
+    proc = start_flik_lab(tmp_path, "train", *command)
     deadline = time.monotonic() + 240
     while not (run / "checkpoints" / "last.ckpt").exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0][-3000:]
@@ -80,7 +67,7 @@ def test_after_kill_9_the_same_command_with_ckpt_path_last_continues(tmp_path):
     proc.kill()
     proc.communicate(timeout=60)
     epochs = load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] + 1  # whole, never truncated
-    resumed = _start(tmp_path, *command, f"trainer.max_epochs={epochs + 1}")
+    resumed = start_flik_lab(tmp_path, "train", *command, f"trainer.max_epochs={epochs + 1}")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, out[-3000:]
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] == epochs

@@ -10,31 +10,27 @@ import pytest
 import torch
 
 from flik_lab.callbacks.preemption import RunInterrupted
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 from flik_lab.training import train
 
-from .conftest import QUICK, compose_config
+from .helpers.config import compose_config
+from .helpers.text import small_lstm, write_reviews
 
 pytestmark = pytest.mark.slow
 
-GAN = [*QUICK, "+trainer.limit_train_batches=3", "test=false", "seed=3"]
-GAN.remove("+trainer.limit_train_batches=4")
+# 3 training batches an epoch: a SIGTERM after the 5th batch falls in the middle of epoch 1
+GAN = ["debug=tiny", "trainer.limit_train_batches=3", "test=false", "seed=3"]
 
 
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("imdb")
-    write_parquet(data_dir, generate_reviews(240, seed=0, median_words=20), generate_reviews(40, seed=1))
+    write_reviews(data_dir, 240, 40, median_words=20)
     return data_dir
 
 
 def _text(data_dir) -> list[str]:
     """A small LSTM with dropout (random masks every step) on generated reviews."""
-    return [
-        *GAN, "experiment=imdb_lstm", f"data.data_dir={data_dir}", "data.source=parquet", "data.val_size=40",
-        "data.batch_size=16", "data.vocab_size=300", "model.embed_dim=8", "model.encoder.hidden_size=8",
-        "model.dropout=0.3",
-    ]  # fmt: skip
+    return [*GAN, *small_lstm(data_dir, 40), "data.batch_size=16", "data.vocab_size=300", "model.dropout=0.3"]
 
 
 def _logged(run, metric: str) -> list[tuple[int, float]]:

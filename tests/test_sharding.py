@@ -44,7 +44,7 @@ def _datamodules(tmp_path):
     from flik_lab.data.mnist5k import MNIST5kDataModule
     from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 
-    from .fixtures import write_celeba_tree
+    from .helpers.images import write_celeba_tree
 
     write_celeba_tree(tmp_path, per_split=9)
     write_parquet(tmp_path, generate_reviews(90, seed=0, median_words=8), generate_reviews(21, seed=1))

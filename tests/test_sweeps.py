@@ -1,33 +1,15 @@
 """Multiruns for real (subprocesses): DDP ranks inside sweeps, failing jobs, W&B groups and resume."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from .helpers.cli import run_flik_lab
+from .helpers.text import small_lstm, write_reviews
 
-pytestmark = pytest.mark.slow
-
-TINY = [
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=3",
-    "+trainer.limit_val_batches=1",
-    "+trainer.limit_test_batches=1",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
-
-
-def flik_lab(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """`python -m flik_lab.cli ...` in `cwd`, W&B offline; output captured."""
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    cmd = [sys.executable, "-m", "flik_lab.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 
 def _jobs(sweep: Path) -> list[Path]:
@@ -48,9 +30,8 @@ def _assert_one_run_per_job(tmp_path: Path, sweep: Path, metric: str) -> None:
 
 def test_gan_sweep_with_two_gloo_ranks_per_job(tmp_path):
     sweep = tmp_path / "sweep"
-    result = flik_lab(
-        tmp_path, "train", "-m", "trainer=ddp_cpu", "seed=1,2", *TINY, f"hydra.sweep.dir={sweep}"
-    )
+    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu", "seed=1,2", "debug=tiny",
+                          f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_one_run_per_job(tmp_path, sweep, "val/fid")
     for job in _jobs(sweep):  # sample grids and FID by rank zero only: one grid per epoch
@@ -59,12 +40,10 @@ def test_gan_sweep_with_two_gloo_ranks_per_job(tmp_path):
 
 def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
     data = tmp_path / "data"
-    write_parquet(data, generate_reviews(300, 0, median_words=30), generate_reviews(100, 1, median_words=30))
+    write_reviews(data, 300, 100)
     sweep = tmp_path / "sweep"
-    args = ["experiment=imdb_lstm", "data.source=parquet", f"paths.data_dir={data}", "data.val_size=50",
-            "model.embed_dim=16", "model.encoder.hidden_size=16"]  # fmt: skip
-    result = flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu", *args, "seed=1,2", *TINY,
-                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu", *small_lstm(data, 50, width=16),
+                          "seed=1,2", "debug=tiny", f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     (data_dir,) = [p for p in tmp_path.iterdir() if p.name == "data"]  # the cache lives beside the data
     assert (data_dir / "cache").is_dir()
@@ -81,8 +60,8 @@ def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     # 33 does not divide across two DDP ranks: job 0 fails with an error naming the key; job 1 runs on one CPU
-    result = flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu,cpu", "data.batch_size=33", *TINY,
-                      f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu,cpu", "data.batch_size=33", "debug=tiny",
+                          f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode != 0
     assert "data.batch_size=33 is the global batch size" in (sweep / "0" / "error.txt").read_text()
     assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file()
@@ -91,8 +70,8 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
 
 def test_wandb_one_run_per_job_grouped_by_sweep_and_resumed(tmp_path):
     sweep = tmp_path / "sweep" / "2026-01-01_00-00-00"
-    args = ["logger=[csv,wandb]", *TINY, "test=false"]
-    result = flik_lab(tmp_path, "train", "-m", "seed=1,2", *args, f"hydra.sweep.dir={sweep}")
+    args = ["logger=[csv,wandb]", "debug=tiny", "test=false"]
+    result = run_flik_lab(tmp_path, "train", "-m", "seed=1,2", *args, f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr[-3000:]
     ids = []
     for job, seed in zip(_jobs(sweep), ("1", "2"), strict=True):
@@ -106,7 +85,7 @@ def test_wandb_one_run_per_job_grouped_by_sweep_and_resumed(tmp_path):
     last = sweep / "0" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["flik_lab"]["wandb_run_id"] == ids[0]
     resumed = tmp_path / "resumed"
-    result = flik_lab(tmp_path, "train", *args, "trainer.max_epochs=2", f"ckpt_path={last}",
-                      f"hydra.run.dir={resumed}")  # fmt: skip
+    result = run_flik_lab(tmp_path, "train", *args, "trainer.max_epochs=2", f"ckpt_path={last}",
+                          f"hydra.run.dir={resumed}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert [p.stem for p in resumed.glob("wandb/offline-run-*/run-*.wandb")] == [f"run-{ids[0]}"]

@@ -222,7 +222,7 @@ def test_every_shipped_encoder_meets_the_sequence_encoder_contract(name, tmp_pat
 
     from flik_lab.models.contracts import SequenceEncoder
 
-    from .conftest import compose_config
+    from .helpers.config import compose_config
 
     cfg = compose_config("train", tmp_path, [f"experiment=imdb_{name}"])
     encoder = instantiate(cfg.model.encoder)
@@ -233,7 +233,7 @@ def test_a_module_without_the_contract_is_refused_naming_the_key(tmp_path):
     from flik_lab.training import train
     from flik_lab.utils.config_schema import ConfigError
 
-    from .conftest import compose_config
+    from .helpers.config import compose_config
 
     overrides = ["experiment=imdb_lstm", "model.encoder._target_=torch.nn.Identity"]  # no out_dim
     with pytest.raises(ConfigError, match="'model.encoder': encoder='Identity': expected a SequenceEncoder"):

@@ -9,7 +9,7 @@ from flik_lab.commands.explain import explain
 from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
 from flik_lab.training import train
 
-from .conftest import compose_config
+from .helpers.config import compose_config
 
 pytestmark = pytest.mark.slow
 
@@ -23,11 +23,9 @@ LEARNABILITY = [
     "model.embed_dim=32",
     "model.lr=3e-3",
     "model.dropout=0.1",
-    "+trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
     "seed=0",
 ]
+QUIET = ["+trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
 HIDDEN = {"rnn": 64, "lstm": 32, "bilstm": 32, "attention": 32}
 EPOCHS = {"rnn": 10}  # the vanilla RNN needs more passes to latch onto a phrase far from the end (4: 67 %)
 
@@ -43,12 +41,15 @@ def review_corpus(tmp_path_factory):
     return data_dir
 
 
-def _overrides(encoder: str, data_dir) -> list[str]:
+def _overrides(encoder: str, data_dir, tiny: bool = False) -> list[str]:
+    """`experiment=imdb_<encoder>` trained until it learns the reviews, or (`tiny`) for 5 batches."""
     extra = [f"model.encoder.hidden_size={HIDDEN[encoder]}"] if encoder in HIDDEN else []
-    extra.append(f"trainer.max_epochs={EPOCHS.get(encoder, 4)}")
     if encoder == "transformer":
         extra += ["model.encoder.num_layers=2", "model.encoder.num_heads=4", "model.lr=1e-3"]
-    return [f"experiment=imdb_{encoder}", f"data.data_dir={data_dir}", *LEARNABILITY, *extra]
+    base = [f"experiment=imdb_{encoder}", f"data.data_dir={data_dir}", *LEARNABILITY, *extra]
+    if tiny:
+        return [*base, "debug=tiny", "trainer.limit_train_batches=5"]
+    return [*base, *QUIET, f"trainer.max_epochs={EPOCHS.get(encoder, 4)}"]
 
 
 @pytest.mark.parametrize("encoder", ["rnn", "lstm", "bilstm", "attention", "transformer"])
@@ -65,13 +66,8 @@ def test_every_encoder_learns_generated_reviews(encoder, review_corpus, tmp_path
 
 
 def test_teaching_rnn_trains_through_the_framework(review_corpus, tmp_path):
-    cfg = compose_config(
-        "train",
-        tmp_path,
-        [*_overrides("rnn", review_corpus), "model.encoder.implementation=teaching", "trainer.max_epochs=1",
-         "+trainer.limit_train_batches=5", "+trainer.limit_val_batches=1", "+trainer.limit_test_batches=1"],
-    )  # fmt: skip
-    metrics = train(cfg)
+    overrides = [*_overrides("rnn", review_corpus, tiny=True), "model.encoder.implementation=teaching"]
+    metrics = train(compose_config("train", tmp_path, overrides))
     assert 0 <= metrics["test/acc"] <= 1
 
 
@@ -102,9 +98,7 @@ def test_predictions_do_not_change_with_extra_padding(review_corpus, tmp_path):
     from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 
     run = tmp_path / "run"
-    quick = ["trainer.max_epochs=1", "+trainer.limit_train_batches=5", "test=false"]
-    overrides = [*_overrides("bilstm", review_corpus), *quick]
-    train(compose_config("train", run, overrides))
+    train(compose_config("train", run, [*_overrides("bilstm", review_corpus, tiny=True), "test=false"]))
     model = model_from_checkpoint(load_checkpoint(run / "checkpoints" / "last.ckpt"))
     tokens = torch.randint(2, 100, (3, 12))
     lengths = torch.tensor([12, 7, 3])

@@ -9,11 +9,11 @@ from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 from flik_lab.training import train
 from flik_lab.utils.config_schema import ConfigError
 
-from .conftest import QUICK, compose_config
+from .helpers.config import compose_config
 
 
 def test_fast_dev_run_runs_the_test_loop_and_writes_no_checkpoint(tmp_path):
-    metrics = train(compose_config("train", tmp_path, [*QUICK, "debug=fdr"]))
+    metrics = train(compose_config("train", tmp_path, ["debug=fdr"]))
     assert "test/fid" in metrics
     assert not list(tmp_path.rglob("*.ckpt"))
 
@@ -22,7 +22,7 @@ def test_fast_dev_run_runs_the_test_loop_and_writes_no_checkpoint(tmp_path):
 def test_eval_reproduces_the_test_fid_of_training(trained_gan, tmp_path):
     test_fid = pd.read_csv(trained_gan / "csv" / "metrics.csv")["test/fid"].dropna().item()
     (best,) = (trained_gan / "checkpoints").glob("epoch_*.ckpt")  # what training tested
-    overrides = [f"ckpt_path={best}", "+trainer.limit_test_batches=1", "+trainer.enable_progress_bar=false"]
+    overrides = [f"ckpt_path={best}", "debug=tiny"]
     first = evaluate(compose_config("eval", tmp_path / "a", overrides))
     second = evaluate(compose_config("eval", tmp_path / "b", ["seed=123", *overrides]))
     assert first["test/fid"] == pytest.approx(
@@ -35,7 +35,7 @@ def test_resuming_from_a_file_that_is_not_a_checkpoint_names_it(tmp_path):
     bogus = tmp_path / "notes.ckpt"
     bogus.write_text("not a checkpoint")
     with pytest.raises(ValueError, match=f"ckpt_path={bogus}"):
-        train(compose_config("train", tmp_path / "run", [*QUICK, f"ckpt_path={bogus}"]))
+        train(compose_config("train", tmp_path / "run", ["debug=tiny", f"ckpt_path={bogus}"]))
     assert not (tmp_path / "run").exists()  # refused before anything was built or written
 
 
@@ -46,7 +46,7 @@ def test_resuming_from_a_file_that_is_not_a_checkpoint_names_it(tmp_path):
 )  # fmt: skip
 def test_out_of_range_model_arguments_name_their_key(override, key, tmp_path):
     with pytest.raises(ConfigError, match=f"invalid config value '{key}'"):
-        train(compose_config("train", tmp_path, [*QUICK, override]))
+        train(compose_config("train", tmp_path, ["debug=tiny", override]))
 
 
 def test_a_training_split_with_one_class_is_refused(tmp_path):

@@ -1,9 +1,5 @@
 """`flik-lab tune` on the shipped digits: pruning, failing trials, resuming a study from its SQLite file."""
 
-import os
-import subprocess
-import sys
-
 import optuna
 import pytest
 from omegaconf import OmegaConf, open_dict
@@ -13,18 +9,14 @@ from flik_lab.commands.tune import check_search, check_train_config, tune
 from flik_lab.utils.config_schema import ConfigError
 from flik_lab.utils.train_schema import ParamSchema
 
-from .conftest import compose_config
+from .helpers.cli import run_flik_lab
+from .helpers.config import compose_config
 
 # a couple of batches of a width-8 GAN, FID on 100 digits: about 3 s an epoch on two CPU cores
 TINY = [
-    "trainer.max_epochs=1",
-    "++trainer.limit_train_batches=2",
-    "++trainer.limit_val_batches=1",
+    "debug=tiny",
+    "trainer.limit_train_batches=2",
     "++trainer.num_sanity_val_steps=0",
-    "++trainer.enable_progress_bar=false",
-    "++trainer.enable_model_summary=false",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
     "callbacks.sample_grid=null",
     "data.eval_batch_size=100",
     "model.generator.width=8",
@@ -121,14 +113,15 @@ def test_every_trial_failing_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_the_command_resumes_a_study_from_its_directory(tmp_path):
     sweep = tmp_path / "sweep"
     tune(_tune_config(sweep, ["n_trials=2"]))
     before = _trials(sweep)
 
-    command = [sys.executable, "-m", "flik_lab.cli", "tune", "hparams_search=gan_fid", "n_trials=1"]
-    command += [f"study_dir={sweep}", f"hydra.run.dir={tmp_path / 'second_call'}", "--", *TINY]
-    result = subprocess.run(command, capture_output=True, text=True, env=os.environ, timeout=120)
+    command = ["hparams_search=gan_fid", "n_trials=1", f"study_dir={sweep}"]
+    command += [f"hydra.run.dir={tmp_path / 'second_call'}", "--", *TINY]
+    result = run_flik_lab(tmp_path, "tune", *command, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
 
     after = _trials(sweep)

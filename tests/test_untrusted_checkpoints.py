@@ -22,11 +22,9 @@ from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.training import train
 from flik_lab.utils.stored_config import TRAINING_ONLY, known_targets
 
-from .conftest import compose_config
-from .fixtures import CELEBA_ATTRS
-from .text_fixtures import tiny_reviews, write_tiny
-
-QUIET = ["+trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
+from .helpers.config import compose_config
+from .helpers.images import CELEBA_ATTRS
+from .helpers.text import small_lstm, tiny_reviews, write_tiny
 
 
 class TinyGAN(GAN):
@@ -69,11 +67,8 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ckpts")
     write_tiny(root / "imdb", "parquet", *tiny_reviews(40, 16))
     text_run = root / "text"
-    train(compose_config("train", text_run, [
-        "experiment=imdb_lstm", f"data.data_dir={root / 'imdb'}", "data.source=parquet", "data.val_size=8",
-        "data.vocab_size=200", "data.batch_size=8", "model.embed_dim=8", "model.encoder.hidden_size=8",
-        "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "+trainer.limit_val_batches=1",
-        "test=false", *QUIET]))  # fmt: skip
+    text = [*small_lstm(root / "imdb", 8), "data.vocab_size=200", "data.batch_size=8", "test=false"]
+    train(compose_config("train", text_run, ["debug=tiny", "trainer.limit_train_batches=1", *text]))
     tiny = [
         "model.generator.width=4",
         "model.discriminator.width=4",
@@ -95,8 +90,7 @@ def _sample(out, path, ckpts, extra=()):
 
 
 def _eval(out, path, ckpts, extra=()):
-    quick = ["+trainer.limit_test_batches=1", "+trainer.enable_progress_bar=false", "logger=[]"]
-    return evaluate(compose_config("eval", out, [f"ckpt_path={path}", *quick, *extra]))
+    return evaluate(compose_config("eval", out, [f"ckpt_path={path}", "debug=tiny", "logger=[]", *extra]))
 
 
 def _explain(out, path, ckpts, extra=()):

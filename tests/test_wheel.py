@@ -51,6 +51,7 @@ def test_every_third_party_import_is_a_declared_dependency():
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_wheel_installed_outside_the_checkout_trains(tmp_path):
     source, dist, env_dir, elsewhere = (tmp_path / name for name in ("source", "dist", "venv", "elsewhere"))
     shutil.copytree(ROOT, source, ignore=_not_source)  # a build in the checkout would write build/ into it

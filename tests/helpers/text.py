@@ -1,4 +1,4 @@
-"""Tiny IMDB trees in the real layouts (hub parquet files, aclImdb folders), intact or damaged."""
+"""Tiny IMDB trees in the real layouts (hub parquet, aclImdb folders), intact or damaged; small LSTM runs."""
 
 from pathlib import Path
 
@@ -14,6 +14,18 @@ def tiny_reviews(n_train: int = 200, n_test: int = 100, seed: int = 0) -> tuple[
     train = generate_reviews(n_train, seed, median_words=40, sigma=0.6)
     test = generate_reviews(n_test, seed + 1, median_words=40, sigma=0.6)
     return sorted(train, key=lambda review: review[1]), test
+
+
+def write_reviews(data_dir: Path, n_train: int, n_test: int, median_words: float = 30) -> Path:
+    """Generated reviews (train seed 0, test seed 1) in the hub's parquet layout under `data_dir`."""
+    train = generate_reviews(n_train, 0, median_words=median_words)
+    return write_parquet(data_dir, train, generate_reviews(n_test, 1, median_words=median_words))
+
+
+def small_lstm(data_dir: Path, val_size: int, width: int = 8, source: str = "parquet") -> list[str]:
+    """`flik-lab train` overrides: `experiment=imdb_lstm` of `width` on the `source` files in `data_dir`."""
+    data = [f"data.source={source}", f"data.data_dir={data_dir}", f"data.val_size={val_size}"]
+    return ["experiment=imdb_lstm", *data, f"model.embed_dim={width}", f"model.encoder.hidden_size={width}"]
 
 
 def write_tiny(data_dir: Path, layout: str, train: Reviews, test: Reviews) -> Path:
