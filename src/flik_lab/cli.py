@@ -1,6 +1,7 @@
 """`flik-lab <command> [hydra overrides]`: one console script for every entry point."""
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -37,15 +38,47 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def complete(args: list[str]) -> None:
+    """Shell completion (`-sc query=bash|zsh`, what the script of `flik-lab train -sc install=bash` calls):
+    command names first, then the chosen command's Hydra completion of its configs and keys."""
+    line = os.environ.get("COMP_LINE", "")
+    line = line[: int(os.environ.get("COMP_POINT", len(line)))]
+    program, _, typed = line.partition(" ")
+    words = typed.split(" ")
+    two = " ".join(words[:2])
+    name = two if two in COMMANDS and len(words) > 2 else words[0]
+    if name not in COMMANDS or len(words) == len(name.split()):  # still typing the command's name
+        print(" ".join(dict.fromkeys(n.split()[len(words) - 1] for n in COMMANDS if n.startswith(typed))))
+        return
+    if name == "compare":
+        return  # paths: the shell's own default completion
+    rest = typed[len(name) + 1 :]
+    os.environ["COMP_LINE"] = f"{program} {rest}"
+    os.environ["COMP_POINT"] = str(len(os.environ["COMP_LINE"]))
+    sys.argv = [sys.argv[0], "-sc", *args]
+    from flik_lab.commands.app import lazy_body, run_command
+
+    run_command(COMMANDS[name][0].rsplit(".", 1)[1], lazy_body(COMMANDS[name][0]))
+
+
 def main() -> None:
+    if sys.argv[1:2] in (["-sc"], ["--shell-completion"]):
+        complete(sys.argv[2:])
+        return
     words = 2 if " ".join(sys.argv[1:3]) in COMMANDS else 1  # "latent interpolate" is one command
     command = " ".join(sys.argv[1 : 1 + words])
     if command not in COMMANDS:
         print(usage(), file=sys.stderr)
         sys.exit(0 if command in ("-h", "--help") else 2)
-    module = importlib.import_module(COMMANDS[command][0])
+    module = COMMANDS[command][0]
     sys.argv = [sys.argv[0]] + sys.argv[1 + words :]  # Hydra parses the overrides from sys.argv
-    module.main()
+    if command == "compare":  # argparse, not Hydra
+        importlib.import_module(module).main()
+        return
+    from flik_lab.commands.app import lazy_body, run_command
+
+    config_name = module.rsplit(".", 1)[1]
+    run_command(config_name, lazy_body(module), after_dashes="train_overrides" if command == "tune" else None)
 
 
 if __name__ == "__main__":

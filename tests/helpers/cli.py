@@ -11,9 +11,12 @@ def _command(args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "flik_lab.cli", *map(str, args)], env
 
 
-def run_flik_lab(cwd: Path, *args: str, timeout: float = 400) -> subprocess.CompletedProcess:
-    """`flik-lab <args>` run to its end in `cwd`; stdout and stderr captured as text."""
-    cmd, env = _command(args)
+def run_flik_lab(
+    cwd: Path, *args: str, timeout: float = 400, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`flik-lab <args>` run to its end in `cwd` (with `env` added); stdout and stderr captured as text."""
+    cmd, base = _command(args)
+    env = {**base, **(env or {})}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -1,30 +1,69 @@
 """What every Hydra command shares: its app on `pkg://flik_lab.conf`, a validated config, finished W&B runs,
 and outputs that are never overwritten."""
 
+import importlib
+import logging
+import os
+import shutil
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.config_schema import ConfigError, validate_config
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.train_schema import register_schemas
 
 
-def run_command(config_name: str, body: Callable[[DictConfig], object]) -> None:
+def run_command(
+    config_name: str, body: Callable[[DictConfig], object], after_dashes: str | None = None
+) -> None:
     """Run `body(cfg)` as the Hydra app of `conf/<config_name>.yaml`: a typo or a wrong type fails before
-    anything is built, and the job's W&B run is finished, also when `body` raises."""
+    anything is built, and the job's W&B run is finished, also when `body` raises. With `after_dashes`,
+    the words after `--` on the command line are appended to that list key (tune's train overrides)."""
     register_schemas()
+    dashes = sys.argv.index("--") if after_dashes and "--" in sys.argv else len(sys.argv)
+    sys.argv, extra = sys.argv[:dashes], sys.argv[dashes + 1 :]
 
     def task(cfg: DictConfig) -> None:
-        validate_config(cfg)
-        with finished_runs():
-            body(cfg)
+        if after_dashes:
+            cfg[after_dashes].extend(extra)
+        try:
+            validate_config(cfg)
+            with finished_runs():
+                body(cfg)
+        except ConfigError as exc:
+            if HydraConfig.get().mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise  # a sweep records the failed job and goes on
+            remove_if_empty_run(Path(cfg.paths.output_dir))
+            print(f"flik-lab: config error: {exc}\n(HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+            sys.exit(2)
 
     task.__module__ = f"flik_lab.commands.{config_name}"  # Hydra names the job after it (`hydra.job.name`)
     hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
+
+
+def remove_if_empty_run(run_dir: Path) -> None:
+    """Remove a run directory that holds only what Hydra wrote at start (`.hydra/`, the job's log)."""
+    hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log", f"{run_dir.name}.log"}
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= hydra_files | {"train.log"}:
+        logging.shutdown()  # the log file's handler
+        shutil.rmtree(run_dir)
+
+
+def lazy_body(module: str) -> Callable[[DictConfig], object]:
+    """`module.run`, imported only when a job runs: `--help`, `--cfg`, shell completion and config errors
+    answer without loading torch or Lightning (seconds on a loaded machine)."""
+
+    def body(cfg: DictConfig) -> object:
+        return importlib.import_module(module).run(cfg)
+
+    return body
 
 
 def in_run_dir(cfg: DictConfig, path: str) -> Path:

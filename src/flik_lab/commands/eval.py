@@ -36,8 +36,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def run(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
 def main() -> None:
-    run_command("eval", evaluate)
+    run_command("eval", run)
 
 
 if __name__ == "__main__":

@@ -50,8 +50,12 @@ def explain(cfg: DictConfig) -> Explained:
     return review
 
 
+def run(cfg: DictConfig) -> None:
+    explain(cfg)
+
+
 def main() -> None:
-    run_command("explain", explain)
+    run_command("explain", run)
 
 
 if __name__ == "__main__":

@@ -83,8 +83,12 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
+def run(cfg: DictConfig) -> None:
+    print_written(latent_arithmetic(cfg).values())
+
+
 def main() -> None:
-    run_command("latent_arithmetic", lambda cfg: print_written(latent_arithmetic(cfg).values()))
+    run_command("latent_arithmetic", run)
 
 
 if __name__ == "__main__":

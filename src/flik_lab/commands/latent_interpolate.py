@@ -63,8 +63,12 @@ def interpolate_latents(cfg: DictConfig) -> dict[str, Path]:
     return files
 
 
+def run(cfg: DictConfig) -> None:
+    print_written(interpolate_latents(cfg).values())
+
+
 def main() -> None:
-    run_command("latent_interpolate", lambda cfg: print_written(interpolate_latents(cfg).values()))
+    run_command("latent_interpolate", run)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,12 @@ def sample(cfg: DictConfig) -> list[Path]:
     return targets
 
 
+def run(cfg: DictConfig) -> None:
+    print_written(sample(cfg))
+
+
 def main() -> None:
-    run_command("sample", lambda cfg: print_written(sample(cfg)))
+    run_command("sample", run)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,13 @@ def train_and_report(cfg: DictConfig) -> None:
         print(f"flik-lab: run written to {cfg.paths.output_dir}")
 
 
-def main() -> None:
+def run(cfg: DictConfig) -> None:
     relaunch_ranks_as_this_job(MODULE)  # Lightning's script launcher would re-run the whole sweep
-    run_command("train", train_and_report)
+    train_and_report(cfg)
+
+
+def main() -> None:
+    run_command("train", run)
 
 
 if __name__ == "__main__":

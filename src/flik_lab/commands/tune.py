@@ -5,7 +5,6 @@ Each trial is one `train` run in `<sweep dir>/trial_<number>`; the study lives i
 
 import logging
 import math
-import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -259,16 +258,13 @@ def tune(cfg: DictConfig) -> optuna.Study:
     return study
 
 
+def run(cfg: DictConfig) -> None:
+    tune(cfg)
+
+
 def main() -> None:
     """Hydra app on `tune.yaml`; the words after `--` are train overrides for every trial."""
-    dashes = sys.argv.index("--") if "--" in sys.argv else len(sys.argv)
-    sys.argv, train_args = sys.argv[:dashes], sys.argv[dashes + 1 :]
-
-    def run(cfg: DictConfig) -> None:
-        cfg.train_overrides.extend(train_args)
-        tune(cfg)
-
-    run_command("tune", run)
+    run_command("tune", run, after_dashes="train_overrides")
 
 
 if __name__ == "__main__":

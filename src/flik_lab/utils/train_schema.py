@@ -14,7 +14,7 @@ from flik_lab.utils.resolvers import register_resolvers
 class PathsSchema:
     data_dir: str = MISSING
     log_dir: str = MISSING
-    output_dir: str = MISSING
+    output_dir: Optional[str] = MISSING  # None only under `--cfg job --resolve`, before Hydra sets it
 
 
 @dataclass
