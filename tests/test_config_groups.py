@@ -38,3 +38,22 @@ def test_local_settings_apply_to_every_command(command, tmp_path):
     assert cfg.paths.data_dir == "/scratch/datasets"
     cfg = compose_config(command, tmp_path, [searchpath, "~local", *extra])
     assert cfg.paths.data_dir != "/scratch/datasets"
+
+
+@pytest.mark.parametrize("debug", ["fdr", "limit", "overfit", "profiler", "tiny"])
+def test_debug_runs_live_apart_from_real_ones(debug):
+    from hydra import compose, initialize_config_module
+
+    from flik_lab.utils.conf import CONF_MODULE
+
+    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
+        cfg = compose("train", overrides=[f"debug={debug}"], return_hydra_config=True)
+    assert "/train/debug/" in cfg.hydra.run.dir and "/train/debug/multiruns/" in cfg.hydra.sweep.dir
+    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
+        assert "/train/runs/" in compose("train", return_hydra_config=True).hydra.run.dir
+
+
+def test_debug_limit_works_on_a_split_of_one_batch(tmp_path):
+    # val and test of the shipped digits are one batch each (eval_batch_size 500): 10 % of it was none
+    metrics = train(compose_config("train", tmp_path, ["debug=limit", "trainer.max_epochs=1"]))
+    assert "val/fid" in metrics and "test/fid" in metrics
