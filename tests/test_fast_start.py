@@ -63,3 +63,11 @@ def test_shell_completion_knows_commands_groups_and_keys(line, expected, tmp_pat
     env = {"COMP_LINE": line, "COMP_POINT": str(len(line))}
     result = run_flik_lab(tmp_path, "-sc", "query=bash", env=env)
     assert result.stdout.split() == expected.split()
+
+
+def test_known_warnings_are_silenced_unless_asked_for(tmp_path):
+    quiet = run_flik_lab(tmp_path, "train", "debug=tiny")
+    loud = run_flik_lab(tmp_path, "train", "debug=tiny", "extras.ignore_warnings=false")
+    assert quiet.returncode == loud.returncode == 0, quiet.stderr[-2000:]
+    assert "module(s) in eval mode" not in quiet.stderr and "module(s) in eval mode" in loud.stderr
+    assert "Tip: For seamless cloud" not in quiet.stdout + quiet.stderr

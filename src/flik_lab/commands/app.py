@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import ConfigError, validate_config
 from flik_lab.utils.finish import finished_runs
+from flik_lab.utils.quiet_warnings import ignore_known_warnings
 from flik_lab.utils.train_schema import register_schemas
 
 
@@ -33,6 +34,8 @@ def run_command(
     def task(cfg: DictConfig) -> None:
         if after_dashes:
             cfg[after_dashes].extend(extra)
+        if cfg.extras.ignore_warnings:
+            ignore_known_warnings()
         try:
             validate_config(cfg)
             with finished_runs():

@@ -65,6 +65,7 @@ class GAN(L.LightningModule):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.fid = fid
+        self.example_input_array = torch.zeros(2, latent_dim)  # the model summary's sizes and FLOPs
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
         self._eval_noise: torch.Generator | None = None
 

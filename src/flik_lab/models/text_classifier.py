@@ -51,6 +51,8 @@ class TextClassifier(L.LightningModule):
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
+        # two reviews of 16 and 9 tokens: the model summary's sizes and FLOPs
+        self.example_input_array = (torch.full((2, 16), pad_id + 1), torch.tensor([16, 9]))
 
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor

@@ -18,6 +18,11 @@ class PathsSchema:
 
 
 @dataclass
+class ExtrasSchema:
+    ignore_warnings: bool = True  # silence other libraries' warnings that flik-lab runs trigger by design
+
+
+@dataclass
 class RunSchema:
     """Keys shared by every entry point."""
 
@@ -25,6 +30,7 @@ class RunSchema:
     seed: Optional[int] = None
     tags: list[str] = field(default_factory=list)
     paths: PathsSchema = field(default_factory=PathsSchema)
+    extras: ExtrasSchema = field(default_factory=ExtrasSchema)
     trainer: Any = None
     logger: Any = None
     callbacks: Any = None
@@ -125,6 +131,7 @@ class HparamsSearchSchema:
 class TuneSchema:
     task_name: str = MISSING
     paths: PathsSchema = field(default_factory=PathsSchema)
+    extras: ExtrasSchema = field(default_factory=ExtrasSchema)
     hparams_search: HparamsSearchSchema = field(default_factory=HparamsSearchSchema)
     study_name: str = "tune"
     study_dir: Optional[str] = None  # an earlier sweep directory whose study goes on

@@ -1,0 +1,28 @@
+"""Other libraries' warnings that flik-lab runs trigger by design, silenced by `extras.ignore_warnings`."""
+
+import logging
+import warnings
+
+KNOWN = (
+    # the GAN's FID feature network is frozen in eval mode on purpose (its dropout must stay off)
+    r"Found \d+ module\(s\) in eval mode at the start of training",
+    # Lightning 2.6 on torch 2.14: its own use of a deprecated torch API, nothing a user can change
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    # tiny runs and debug configs have fewer batches than the logging interval
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+    # resuming in the same run directory, or into a new one, is what `ckpt_path=` is for
+    r"Checkpoint directory .* exists and is not empty",
+    r"The dirpath has changed from",
+)
+
+
+class _NoAdvertisements(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip: For seamless cloud" not in record.getMessage()  # Lightning's litlogger advertisement
+
+
+def ignore_known_warnings() -> None:
+    """Filter the warnings in `KNOWN` and Lightning's advertisement; every other warning still shows."""
+    for message in KNOWN:
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisements())
