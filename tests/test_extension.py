@@ -12,7 +12,7 @@ import pytest
 
 from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -139,7 +139,14 @@ class IMDBDataModule(L.LightningDataModule):
     def _build(self) -> Path:
         reviews = load_reviews(self.source, self.data_dir)
         train = reviews["train"]
+        classes = sorted({label for _, label in train})
+        if classes != [0, 1]:
+            raise ValueError(
+                f"the {self.source} train split in {self.data_dir} holds labels {classes}; a sentiment "
+                "classifier needs negative (0) and positive (1) reviews"
+            )
         val_size = held_out(self.val_size, len(train), "data.val_size", f"{self.source} training reviews")
+        # the hub's train split is sorted by label: the permutation also shuffles it
         train_idx, val_idx = seeded_split(len(train), [len(train) - val_size, val_size], self.seed)
         splits = {
             "train": [train[i] for i in train_idx.tolist()],
