@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 from flik_lab.callbacks.preemption import RunInterrupted
 from flik_lab.commands.app import run_command
 from flik_lab.training import train
+from flik_lab.utils.config_tree import config_tree
 from flik_lab.utils.ddp_relaunch import relaunch_ranks_as_this_job
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def train_and_report(cfg: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> None:
     relaunch_ranks_as_this_job(MODULE)  # Lightning's script launcher would re-run the whole sweep
+    if rank_zero_only.rank == 0:
+        log.info("resolved config:\n%s", config_tree(cfg))  # the console and train.log
     train_and_report(cfg)
 
 
