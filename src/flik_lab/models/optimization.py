@@ -54,42 +54,40 @@ def build_scheduler(
     return None if factory is None else factory(optimizer, total_steps=int(total_steps))
 
 
-def _schedule(optimizer: Optimizer, factor: Callable[[int], float]) -> LambdaLR:
-    return LambdaLR(optimizer, factor)
-
-
-def _check(total_steps: int, warmup_steps: int, min_lr_ratio: float) -> None:
+def _warmup_then(
+    optimizer: Optimizer,
+    total_steps: int,
+    warmup_steps: int,
+    min_lr_ratio: float,
+    decay: Callable[[float], float],
+) -> LambdaLR:
+    """lr x a factor rising linearly from 0 over `warmup_steps`, then falling from 1 to `min_lr_ratio`
+    along `decay` (1 at the start of the decay, 0 at `total_steps`)."""
     if warmup_steps < 0 or warmup_steps > total_steps:
         raise ArgumentError("warmup_steps", warmup_steps, f"0 to the {total_steps} training steps")
     if not 0 <= min_lr_ratio <= 1:
         raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * decay(progress)
+
+    return LambdaLR(optimizer, factor)
 
 
 def warmup_cosine(
     optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
 ) -> LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then a cosine from lr down to `min_lr_ratio` x lr."""
-    _check(total_steps, warmup_steps, min_lr_ratio)
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return _schedule(optimizer, factor)
+    return _warmup_then(
+        optimizer, total_steps, warmup_steps, min_lr_ratio, lambda p: 0.5 * (1 + math.cos(math.pi * p))
+    )
 
 
 def warmup_linear(
     optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
 ) -> LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then a straight line from lr down to `min_lr_ratio` x lr."""
-    _check(total_steps, warmup_steps, min_lr_ratio)
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return 1 - (1 - min_lr_ratio) * progress
-
-    return _schedule(optimizer, factor)
+    return _warmup_then(optimizer, total_steps, warmup_steps, min_lr_ratio, lambda p: 1 - p)
