@@ -16,12 +16,16 @@ def _relative(path: str | Path, run_dir: Path) -> str:
     return str(path.relative_to(run_dir)) if path.is_relative_to(run_dir) else str(path)
 
 
+def monitored_checkpoint(trainer: L.Trainer) -> ModelCheckpoint | None:
+    """The checkpoint callback that keeps the best epoch by a metric (None when nothing is monitored)."""
+    checkpoints = (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint))
+    return next((c for c in checkpoints if c.monitor), None)
+
+
 def run_summary(trainer: L.Trainer, run_dir: Path, metrics: dict[str, float], seconds: float) -> str:
     """The summary text printed and logged at the end of `flik-lab train`."""
     lines = [f"flik-lab: run finished in {seconds:.1f} s: {run_dir}"]
-    best = next(
-        (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
-    )
+    best = monitored_checkpoint(trainer)
     if best is not None and best.best_model_path:
         epoch = re.search(r"epoch_(\d+)", Path(best.best_model_path).name)
         at = f" at epoch {int(epoch.group(1))}" if epoch else ""
@@ -53,9 +57,7 @@ def run_summary(trainer: L.Trainer, run_dir: Path, metrics: dict[str, float], se
 
 def hparams_with_best(trainer: L.Trainer, params: dict) -> None:
     """Give TensorBoard's HPARAMS tab the best monitored value (`best/val/fid`) beside the run's config."""
-    best = next(
-        (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
-    )
+    best = monitored_checkpoint(trainer)
     if best is None or best.best_model_score is None:
         return
     for logger in trainer.loggers:

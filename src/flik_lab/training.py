@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -17,7 +16,7 @@ from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
-from flik_lab.run_summary import hparams_with_best, run_summary
+from flik_lab.run_summary import hparams_with_best, monitored_checkpoint, run_summary
 from flik_lab.utils.checkpoint import load_checkpoint
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks
@@ -39,10 +38,8 @@ def refuse_to_overwrite_checkpoints(output_dir: Path, resuming: bool) -> None:
 
 def best_checkpoint(trainer: L.Trainer) -> str | None:
     """The best checkpoint by the monitored metric (None when nothing is monitored or saved)."""
-    for callback in trainer.checkpoint_callbacks:
-        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path:
-            return callback.best_model_path
-    return None
+    best = monitored_checkpoint(trainer)
+    return (best.best_model_path or None) if best is not None else None
 
 
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, float]:

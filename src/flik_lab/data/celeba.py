@@ -9,9 +9,8 @@ from torchvision import transforms
 from torchvision.datasets import CelebA
 from torchvision.datasets.utils import check_integrity
 
-from flik_lab.data.epoch_batches import EpochBatches, loader_generator
-from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
-from flik_lab.data.tensor_loader import training_batches
+from flik_lab.data.epoch_batches import epoch_batches, loader_generator
+from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 
 ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
 
@@ -117,10 +116,10 @@ class CelebADataModule(L.LightningDataModule):
         if world > 1 and shuffle:  # the configured batch size is global; each rank takes its share
             batch_size = per_rank_batch_size(batch_size, world)
         dataset = self.splits[split]
-        batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last=shuffle, seed=self.seed)
+        batches = epoch_batches(len(dataset), batch_size, shuffle, drop_last=shuffle, seed=self.seed)
         return DataLoader(
             dataset,
-            batch_sampler=training_batches(batches, self.trainer, split=not shuffle),
+            batch_sampler=rank_batches(batches, self.trainer, split=not shuffle),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),

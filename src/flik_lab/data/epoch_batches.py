@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 
 class SeededPermutation(Sampler[int]):
@@ -33,24 +33,17 @@ class SeededPermutation(Sampler[int]):
         return iter(self.order().tolist())
 
 
-class EpochBatches(Sampler[list[int]]):
-    """Batches of `batch_size` indices of a `SeededPermutation`; a short last one dropped if `drop_last`."""
+def epoch_batches(n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int = 0) -> BatchSampler:
+    """torch's `BatchSampler` over a `SeededPermutation`: batches of `(seed, epoch)` only."""
+    return BatchSampler(SeededPermutation(n, shuffle, seed), batch_size, drop_last)
 
-    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int = 0):
-        self.sampler = SeededPermutation(n, shuffle, seed)  # Lightning sets the epoch through `.sampler`
-        self.batch_size, self.drop_last = batch_size, drop_last
 
-    def set_epoch(self, epoch: int) -> None:
-        self.sampler.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        n = len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        order = self.sampler.order()
-        for i in range(len(self)):
-            yield order[i * self.batch_size : (i + 1) * self.batch_size].tolist()
+def set_epoch(batches: Sampler, epoch: int) -> None:
+    """Set the epoch of `batches`, or of the index sampler inside it (torch's `BatchSampler` has none)."""
+    for holder in (batches, getattr(batches, "sampler", None)):
+        if callable(getattr(holder, "set_epoch", None)):
+            holder.set_epoch(epoch)
+            return
 
 
 class ResumableBatches(Sampler[list[int]]):
@@ -67,8 +60,7 @@ class ResumableBatches(Sampler[list[int]]):
         self.sampler = getattr(batches, "sampler", None)
 
     def set_epoch(self, epoch: int) -> None:
-        if callable(getattr(self.batches, "set_epoch", None)):
-            self.batches.set_epoch(epoch)
+        set_epoch(self.batches, epoch)
 
     def __len__(self) -> int:
         return len(self.batches)

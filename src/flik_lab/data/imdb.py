@@ -16,9 +16,8 @@ from torch.utils.data import DataLoader
 
 from flik_lab.data.epoch_batches import loader_generator
 from flik_lab.data.image_tensors import seeded_split
-from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
+from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
-from flik_lab.data.tensor_loader import training_batches
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
 from flik_lab.data.text.tokenizer import PAD_ID, UNK_ID, build_tokenizer, encode, encode_flat
@@ -248,7 +247,7 @@ class IMDBDataModule(L.LightningDataModule):
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
         return DataLoader(
             split,
-            batch_sampler=training_batches(batches, self.trainer, split=not shuffle),
+            batch_sampler=rank_batches(batches, self.trainer, split=not shuffle),
             collate_fn=pad_collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

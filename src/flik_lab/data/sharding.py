@@ -5,6 +5,9 @@ from collections.abc import Iterable, Iterator
 import lightning as L
 from torch.utils.data import Sampler
 
+from flik_lab.data.epoch_batches import ResumableBatches, set_epoch
+from flik_lab.utils.lightning_internals import batches_trained_this_epoch
+
 
 def world_and_rank(trainer: L.Trainer | None) -> tuple[int, int]:
     """(world size, global rank) of the attached trainer; (1, 0) outside one."""
@@ -34,8 +37,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self.sampler = getattr(batches, "sampler", None)  # Lightning calls set_epoch through `.sampler`
 
     def set_epoch(self, epoch: int) -> None:
-        if callable(getattr(self.batches, "set_epoch", None)):
-            self.batches.set_epoch(epoch)
+        set_epoch(self.batches, epoch)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -46,3 +48,14 @@ class ShardedBatchSampler(Sampler[list[int]]):
             return iter([b[self.rank :: self.world_size] for b in batches if len(b) > self.rank])
         batches = batches[: len(batches) // self.world_size * self.world_size]
         return iter(batches[self.rank :: self.world_size])
+
+
+def rank_batches(batches: Sampler[list[int]], trainer: L.Trainer | None, split: bool) -> Sampler:
+    """`batches` as this rank sees them: its DDP share (`split`: each batch divided, for evaluation), and
+    for training without the batches a resumed epoch already trained. Every DataModule's loaders use it."""
+    world, rank = world_and_rank(trainer)
+    if world > 1:
+        batches = ShardedBatchSampler(batches, world, rank, split=split)
+    if not split:
+        batches = ResumableBatches(batches, lambda: batches_trained_this_epoch(trainer))
+    return batches

@@ -9,9 +9,8 @@ from torchmetrics.classification import MultilabelAccuracy
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
-    build_optimizer,
-    build_scheduler,
     check_optimizer,
+    single_optimizer,
 )
 from flik_lab.utils.arguments import require_positive
 
@@ -83,8 +82,4 @@ class AttributeClassifier(L.LightningModule):
         self.log_dict({"test/loss": loss, "test/acc": self.test_acc})
 
     def configure_optimizers(self):
-        optimizer = build_optimizer(self.optimizer, self.parameters(), self.hparams.lr, torch.optim.Adam)
-        if self.scheduler is None:
-            return optimizer
-        scheduler = build_scheduler(self.scheduler, optimizer, self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return single_optimizer(self, self.optimizer, self.scheduler, default=torch.optim.Adam)

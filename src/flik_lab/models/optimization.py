@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import torch
+from lightning import LightningModule
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
@@ -52,6 +53,21 @@ def build_scheduler(
     factory: SchedulerFactory | None, optimizer: Optimizer, total_steps: int
 ) -> LRScheduler | None:
     return None if factory is None else factory(optimizer, total_steps=int(total_steps))
+
+
+def single_optimizer(
+    module: LightningModule,
+    factory: OptimizerFactory | None,
+    scheduler: SchedulerFactory | None,
+    default: OptimizerFactory,
+) -> Optimizer | dict:
+    """`configure_optimizers`' answer for a module with one optimizer over all its parameters at `hparams.lr`,
+    and its schedule, if any, stepped once per optimizer step."""
+    optimizer = build_optimizer(factory, module.parameters(), module.hparams.lr, default)
+    if scheduler is None:
+        return optimizer
+    schedule = build_scheduler(scheduler, optimizer, module.trainer.estimated_stepping_batches)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
 def _warmup_then(

@@ -12,9 +12,8 @@ from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
-    build_optimizer,
-    build_scheduler,
     check_optimizer,
+    single_optimizer,
 )
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
 
@@ -85,8 +84,4 @@ class TextClassifier(L.LightningModule):
         self._evaluate(batch, "test", self.test_metrics)
 
     def configure_optimizers(self):
-        optimizer = build_optimizer(self.optimizer, self.parameters(), self.hparams.lr, torch.optim.AdamW)
-        if self.scheduler is None:
-            return optimizer
-        scheduler = build_scheduler(self.scheduler, optimizer, self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return single_optimizer(self, self.optimizer, self.scheduler, default=torch.optim.AdamW)
