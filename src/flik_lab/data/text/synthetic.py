@@ -3,6 +3,8 @@
 The label is carried only by a few sentiment phrases at random positions among neutral sentences.
 """
 
+from collections.abc import Callable
+from functools import partial
 from itertools import product
 from pathlib import Path
 
@@ -47,10 +49,37 @@ _EXTRA = [
 ]  # fmt: skip
 
 
-def _neutral_pool() -> np.ndarray:
+def neutral_pool() -> np.ndarray:
+    """The sorted neutral sentences (plot, cast, circumstances) that fill every generated review."""
     sentences = [t.format(n=n, p=p, t=x) for t, n, p, x in product(_NEUTRAL, _NAMES, _PLACES, _THINGS)]
     sentences = [s[0].upper() + s[1:] for s in sentences] + _EXTRA
     return np.array(sorted(set(sentences)), dtype=object)
+
+
+def neutral_fillers(
+    rng: np.random.Generator, n: int, median_words: float, sigma: float, max_words: int
+) -> list[list[str]]:
+    """`n` lists of neutral sentences whose word counts are lognormal (median `median_words`, long tail)."""
+    pool = neutral_pool()
+    mean_words = float(np.mean([len(s.split()) for s in pool]))
+    targets = np.clip(rng.lognormal(np.log(median_words), sigma, n), 10, max_words)
+    counts = np.maximum(1, np.rint(targets / mean_words).astype(np.int64) - 1)
+    neutral = pool[rng.integers(0, len(pool), int(counts.sum()))].tolist()
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    return [neutral[starts[i] : starts[i + 1]] for i in range(n)]
+
+
+def place(
+    rng: np.random.Generator, sentences: list[str], count: int, sentence: Callable[[], str], br_rate: float
+) -> str:
+    """`count` calls of `sentence()` inserted at random positions of `sentences`, joined into one text;
+    `br_rate` is the chance of `<br /><br />` after a sentence."""
+    for _ in range(count):
+        text = sentence()
+        sentences.insert(int(rng.integers(0, len(sentences) + 1)), text)
+    for j in np.flatnonzero(rng.random(len(sentences) - 1) < br_rate).tolist():
+        sentences[j] += "<br /><br />"
+    return " ".join(sentences).replace("<br /><br /> ", "<br /><br />")
 
 
 def generate_reviews(
@@ -69,27 +98,21 @@ def generate_reviews(
     label's phrase instead) at random positions; `br_rate` is the chance of `<br /><br />` after a sentence.
     """
     rng = np.random.default_rng(seed)
-    pool = _neutral_pool()
-    mean_words = float(np.mean([len(s.split()) for s in pool]))
     labels = rng.permutation(np.arange(n) % 2)
-    targets = np.clip(rng.lognormal(np.log(median_words), sigma, n), 10, max_words)
-    counts = np.maximum(1, np.rint(targets / mean_words).astype(np.int64) - 1)
-    neutral = pool[rng.integers(0, len(pool), int(counts.sum()))].tolist()
-    starts = np.concatenate([[0], np.cumsum(counts)])
+    fillers = neutral_fillers(rng, n, median_words, sigma, max_words)
     lo, hi = sentiment_sentences
+
+    def sentiment(label: int) -> str:
+        if rng.random() < negation_rate:
+            phrases, templates = (NEGATIVE, POSITIVE)[1 - label], NEGATIONS
+        else:
+            phrases, templates = (NEGATIVE, POSITIVE)[label], STATEMENTS
+        return templates[rng.integers(len(templates))].format(phrases[rng.integers(len(phrases))])
+
     reviews = []
-    for i, label in enumerate(labels.tolist()):
-        sentences = neutral[starts[i] : starts[i + 1]]
-        for _ in range(int(rng.integers(lo, hi + 1))):
-            if rng.random() < negation_rate:
-                phrases, templates = (NEGATIVE, POSITIVE)[1 - label], NEGATIONS
-            else:
-                phrases, templates = (NEGATIVE, POSITIVE)[label], STATEMENTS
-            text = templates[rng.integers(len(templates))].format(phrases[rng.integers(len(phrases))])
-            sentences.insert(int(rng.integers(0, len(sentences) + 1)), text)
-        for j in np.flatnonzero(rng.random(len(sentences) - 1) < br_rate).tolist():
-            sentences[j] += "<br /><br />"
-        reviews.append((" ".join(sentences).replace("<br /><br /> ", "<br /><br />"), label))
+    for label, sentences in zip(labels.tolist(), fillers, strict=True):
+        count = int(rng.integers(lo, hi + 1))
+        reviews.append((place(rng, sentences, count, partial(sentiment, label), br_rate), label))
     return reviews
 
 

@@ -1,0 +1,81 @@
+"""Word-order reviews: seeded, balanced, each word as frequent in both classes, so a bag of words is blind."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from flik_lab.data.text.synthetic import generate_reviews
+from flik_lab.data.text.word_order import (
+    NEGATIVE_WORDS,
+    POSITIVE_WORDS,
+    generate_word_order_reviews,
+    sentiment_sentence,
+)
+from flik_lab.models.bag_of_words import bag_of_words_accuracy, words
+
+LENGTHS = dict(median_words=60, sigma=0.6, max_words=400)  # as the learnability test's corpus
+
+
+def test_reviews_are_deterministic_balanced_and_seeded():
+    reviews = generate_word_order_reviews(200, seed=3, **LENGTHS)
+    assert reviews == generate_word_order_reviews(200, seed=3, **LENGTHS)
+    assert reviews != generate_word_order_reviews(200, seed=4, **LENGTHS)
+    assert Counter(label for _, label in reviews) == {0: 100, 1: 100}
+
+
+@pytest.mark.parametrize(
+    ("form", "polarities"), [("plain", ["+"]), ("negated", ["-"]), ("contrast", ["-", "+"])]
+)
+def test_each_form_says_its_label_through_order(form, polarities):
+    positive, negative = (sentiment_sentence(np.random.default_rng(0), label, form) for label in (1, 0))
+    # the same draws give the same template and subject, each adjective swapped for the other pool's
+    swap = dict(zip(NEGATIVE_WORDS + POSITIVE_WORDS, POSITIVE_WORDS + NEGATIVE_WORDS, strict=True))
+    assert [swap.get(word, word) for word in words(positive)] == words(negative)
+    # a positive sentence: "good" plain, "not bad" negated, "bad at first, but good" in contrast
+    assert ["+" if word in POSITIVE_WORDS else "-" for word in words(positive) if word in swap] == polarities
+
+
+def test_every_word_is_as_frequent_in_both_classes():
+    counts = {0: Counter(), 1: Counter()}
+    for text, label in generate_word_order_reviews(6000, seed=0, median_words=20, max_words=100):
+        counts[label].update(words(text))
+    for word in [*POSITIVE_WORDS, *NEGATIVE_WORDS, "not", "never", "means", "but", "first", "end"]:
+        difference, total = abs(counts[1][word] - counts[0][word]), counts[1][word] + counts[0][word]
+        assert total > 100 and difference < 4 * total**0.5, (word, counts[0][word], counts[1][word])
+
+
+def test_bag_of_words_solves_the_phrase_corpus_and_not_the_word_order_one():
+    old = bag_of_words_accuracy(generate_reviews(1800, 0, **LENGTHS), generate_reviews(400, 1, **LENGTHS))
+    new = bag_of_words_accuracy(
+        generate_word_order_reviews(1800, 0, **LENGTHS), generate_word_order_reviews(400, 1, **LENGTHS)
+    )
+    assert old >= 0.9, old  # the baseline can tell sentiment from words
+    assert new <= 0.6, new  # ... but not from these words without their order
+
+
+def test_contrast_rate_zero_has_no_contrasts():
+    reviews = generate_word_order_reviews(100, seed=0, contrast_rate=0.0, **LENGTHS)
+    assert not any(" but " in text for text, _ in reviews)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n=0: expected a positive integer"),
+        ({"median_words": 0}, "median_words=0: expected a positive number"),
+        ({"sigma": -1}, "sigma=-1: expected a number >= 0"),
+        ({"max_words": 5}, "max_words=5: expected an integer >= 10"),
+        ({"sentiment_sentences": (0, 2)}, r"sentiment_sentences=\(0, 2\): expected \(lo, hi\)"),
+        ({"contrast_rate": 1.5}, r"contrast_rate=1.5: expected a number in \[0, 1\]"),
+        ({"br_rate": -0.1}, r"br_rate=-0.1: expected a number in \[0, 1\]"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        generate_word_order_reviews(**{"n": 10, "seed": 0, **kwargs})
+
+
+def test_unknown_form_is_named():
+    with pytest.raises(ValueError, match="form='sarcastic': expected one of plain, negated, contrast"):
+        sentiment_sentence(np.random.default_rng(0), 1, "sarcastic")
