@@ -1,4 +1,5 @@
-"""Checkpoints written before issue 9 (optimizer keys in the model config, the old RNN module) load."""
+"""Checkpoints written before issue 9 (optimizer keys in the model config, the old RNN module) and before
+issue 11 (no moving average of the generator, no loss switches) load."""
 
 import torch
 
@@ -14,6 +15,19 @@ def test_a_gan_checkpoint_with_beta1_beta2_loads(trained_gan):
     model.update(beta1=0.5, beta2=0.999)  # the keys of 0.1.0
     gan = model_from_checkpoint(ckpt, "ckpt_path=old.ckpt")
     assert gan.generator(gan.noise(2)).shape == (2, 1, 28, 28)
+
+
+def test_a_gan_checkpoint_without_the_moving_average_samples_from_its_generator(trained_gan):
+    ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
+    model = ckpt["flik_lab"]["model"]
+    for key in ("ema_decay", "loss", "real_label", "instance_noise", "augment"):
+        model.pop(key)
+    model["discriminator"].pop("spectral_norm")
+    ckpt["state_dict"] = {k: v for k, v in ckpt["state_dict"].items() if not k.startswith("generator_ema.")}
+    gan = model_from_checkpoint(ckpt, "ckpt_path=old.ckpt")
+    assert gan.generator_ema is None
+    z = gan.noise(2)
+    torch.testing.assert_close(gan(z), gan.generator(z))
 
 
 def test_the_rnn_encoders_old_module_path_is_mapped():

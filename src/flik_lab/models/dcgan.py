@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 # image side -> (side after the first block, number of 2x up/down-sampling blocks)
 _LAYOUTS = {28: (7, 2), 64: (4, 4)}
@@ -51,24 +52,29 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Image `(N, channels, image_size, image_size)` -> real/fake logit `(N,)`."""
+    """Image `(N, channels, image_size, image_size)` -> real/fake logit `(N,)`.
 
-    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64):
+    `spectral_norm`: every conv's weight divided by its largest singular value (Miyato et al. 2018), in
+    place of BatchNorm, so D is 1-Lipschitz per layer and its logits cannot run away from G's.
+    """
+
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, spectral_norm: bool = False):
         super().__init__()
         end, n_down = _layout(image_size)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        conv = (
+            (lambda *args, **kw: with_spectral_norm(nn.Conv2d(*args, **kw))) if spectral_norm else nn.Conv2d
+        )
+        layers: list[nn.Module] = [conv(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(n_down - 1):
-            layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ch * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
+            norm = [] if spectral_norm else [nn.BatchNorm2d(ch * 2)]
+            layers += [conv(ch, ch * 2, 4, 2, 1, bias=spectral_norm), *norm, nn.LeakyReLU(0.2, True)]
             ch *= 2
         # logits, not probabilities: BCE-with-logits is what autocast (bf16/16-mixed) allows
-        layers.append(nn.Conv2d(ch, 1, end, 1, 0))
+        layers.append(conv(ch, 1, end, 1, 0))
         self.net = nn.Sequential(*layers)
-        self.apply(dcgan_init)
+        if not spectral_norm:  # N(0, 0.02) weights would be rescaled by the normalisation anyway
+            self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()

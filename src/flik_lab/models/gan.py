@@ -5,11 +5,13 @@ from functools import partial
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from flik_lab.models.diff_augment import AUGMENTATIONS, diff_augment
+from flik_lab.models.ema import ema_copy
 from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, instance_noise_std
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -17,7 +19,7 @@ from flik_lab.models.optimization import (
     build_scheduler,
     check_optimizer,
 )
-from flik_lab.utils.arguments import require_choice, require_positive
+from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
@@ -28,7 +30,8 @@ DCGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # Radford et al. 201
 
 
 class GAN(L.LightningModule):
-    """Non-saturating GAN (Goodfellow et al. 2014) with one D step and one G step per batch."""
+    """GAN (Goodfellow et al. 2014) with one D step and one G step per batch; with `ema_decay`, samples,
+    FID and checkpoints' `forward` use a moving average of the generator's weights."""
 
     def __init__(
         self,
@@ -45,9 +48,29 @@ class GAN(L.LightningModule):
         unused_parameters: str = "find",
         nonfinite_loss: str = "error",
         eval_seed: int = 0,
+        ema_decay: float | None = None,
+        loss: str = "nonsaturating",
+        real_label: float = 1.0,
+        instance_noise: float = 0.0,
+        augment: list[str] | None = None,
     ):
         super().__init__()
         require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
+        require_choice("loss", loss, GAN_LOSSES)
+        if (
+            isinstance(real_label, bool)
+            or not isinstance(real_label, int | float)
+            or not 0.5 < real_label <= 1
+        ):
+            raise ArgumentError("real_label", real_label, "a number in (0.5, 1]: 1 = no label smoothing")
+        if real_label != 1 and loss != "nonsaturating":
+            raise ArgumentError(
+                "real_label", real_label, f"1 with loss={loss} (label smoothing needs targets)"
+            )
+        require_fraction(instance_noise=instance_noise)
+        for name in augment or []:
+            require_choice("augment", name, AUGMENTATIONS)
+        self.augment = tuple(augment or ())
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
         if grad_clip_norm is not None:
@@ -62,6 +85,8 @@ class GAN(L.LightningModule):
         # Lightning refuses Trainer(gradient_clip_val) under manual optimization: we clip ourselves
         self.automatic_optimization = False
         self.generator = generator
+        # the average that is sampled and evaluated; saved in checkpoints beside the raw generator
+        self.generator_ema = None if ema_decay is None else ema_copy(generator, ema_decay)
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.fid = fid
@@ -75,8 +100,13 @@ class GAN(L.LightningModule):
             # must look for unused parameters (Lightning #20328); set before the model is wrapped
             find_unused_parameters(self.trainer.strategy)
 
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples, FID, `sample` and `latent` use: the moving average if there is one."""
+        return self.generator if self.generator_ema is None else self.generator_ema
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)
+        return self.sampler(z)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` latent vectors from the N(0, I) prior, on the module's device."""
@@ -109,28 +139,36 @@ class GAN(L.LightningModule):
                 optimizer.step()
         return loss.detach()
 
+    def _noisy(self, images: torch.Tensor) -> torch.Tensor:
+        """`images` as D sees them in training: with `augment` and `instance_noise` applied."""
+        images = diff_augment(images, self.augment)
+        if not self.hparams.instance_noise:
+            return images
+        progress = (self.global_step // 2) / max(1, self.trainer.estimated_stepping_batches)
+        return images + instance_noise_std(self.hparams.instance_noise, progress) * torch.randn_like(images)
+
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0]
         opt_g, opt_d = self.optimizers()
         fake = self.generator(self.noise(real.shape[0]))  # one G forward serves both steps
-        ones = torch.ones(real.shape[0], device=self.device)
-        zeros = torch.zeros_like(ones)
+        kind = self.hparams.loss
         logits = {}
 
-        def d_loss() -> torch.Tensor:  # D: maximise log D(x) + log(1 - D(G(z)))
-            logits["real"] = self.discriminator(real)
-            logits["fake"] = self.discriminator(fake.detach())
-            loss = F.binary_cross_entropy_with_logits(logits["real"], ones)
-            loss = loss + F.binary_cross_entropy_with_logits(logits["fake"], zeros)
+        def d_loss() -> torch.Tensor:
+            logits["real"] = self.discriminator(self._noisy(real))
+            logits["fake"] = self.discriminator(self._noisy(fake.detach()))
+            loss = discriminator_loss(kind, logits["real"], logits["fake"], self.hparams.real_label)
             if self.hparams.unused_parameters == "touch":  # G gets zero gradients instead of none
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator.parameters())
             return loss
 
-        def g_loss() -> torch.Tensor:  # G, non-saturating: maximise log D(G(z))
-            return F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
+        def g_loss() -> torch.Tensor:
+            return generator_loss(kind, self.discriminator(self._noisy(fake)))
 
         loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
         loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
             scheduler.step()
         if self._writes_logs_this_batch():
@@ -164,7 +202,7 @@ class GAN(L.LightningModule):
             return
         real = batch[0]
         self.fid.update(real, real=True)
-        self.fid.update(self.generator(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
+        self.fid.update(self.sampler(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
 
     def _log_fid(self, stage: str) -> None:
         if self.fid is None:

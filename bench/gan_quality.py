@@ -1,0 +1,148 @@
+"""Which GAN settings pay: candidates trained with the real framework (`flik-lab train`), three seeds each.
+
+Each run is a subprocess with `--threads` threads, `--jobs` at a time; the table reports per candidate the
+mean and spread over seeds of the last and best val/fid (shipped classifier's features), the share of
+1,000 samples from the last checkpoint that the classifier labels with softmax >= 0.9, and the wall time.
+Usage: python bench/gan_quality.py --out outputs/gan_quality [--only A,B] [--seeds 42,43,44] [--jobs 2]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# name -> overrides on top of the current default (`flik-lab train`); widths, batch, lrs and epochs of the
+# pre-issue-11 default are spelled out so the table does not move when the defaults do
+OLD_DEFAULT = [
+    "model.generator.width=32", "model.discriminator.width=32", "data.batch_size=32",
+    "model.lr_g=6e-4", "model.lr_d=6e-4", "trainer.max_epochs=20", "model.ema_decay=null",
+    "model.loss=nonsaturating", "model.discriminator.spectral_norm=false", "model.real_label=1.0",
+    "model.instance_noise=0.0",
+]  # fmt: skip
+EMA = "model.ema_decay=0.999"
+HINGE = "model.loss=hinge"
+SN = "model.discriminator.spectral_norm=true"
+DECAY = "scheduler=warmup_linear"  # lr falling linearly to 0 at the last step
+BETAS_0_09 = ["model.optimizer_g.betas=[0.0,0.9]", "model.optimizer_d.betas=[0.0,0.9]"]
+
+
+def lr(g: float, d: float | None = None) -> list[str]:
+    return [f"model.lr_g={g}", f"model.lr_d={d or g}"]
+
+
+# round 2's best: hinge loss, lr 1.5e-3 falling linearly to 0, Adam betas (0, 0.9)
+P7 = [EMA, HINGE, DECAY, *lr(1.5e-3), *BETAS_0_09]
+CANDIDATES = {
+    # round 1 (16 runs at a time on a 16-core Intel Xeon, one thread each)
+    "A_old_default": [],
+    "B_ema999": [EMA],
+    "C_ema995": ["model.ema_decay=0.995"],
+    "D_ema9995": ["model.ema_decay=0.9995"],
+    "E_ema_ttur": [EMA, *lr(3e-4, 9e-4)],
+    "G_ema_lr1e-3": [EMA, *lr(1e-3)],
+    "H_ema_hinge": [EMA, HINGE],
+    "I_ema_hinge_sn": [EMA, HINGE, SN],
+    "J_ema_sn": [EMA, SN],
+    "K_ema_smooth": [EMA, "model.real_label=0.9"],
+    "L_ema_noise": [EMA, "model.instance_noise=0.1"],
+    "M_ema_b64_30ep": [EMA, "data.batch_size=64", *lr(8e-4), "trainer.max_epochs=30"],
+    "N_ema_hinge_sn_ttur": [EMA, HINGE, SN, *lr(3e-4, 1.2e-3), *BETAS_0_09],
+    # round 2 (same machine): lr 1e-3 and hinge helped, EMA was neutral, FID still falling at epoch 20
+    "P1_hinge_lr1e-3": [EMA, HINGE, *lr(1e-3)],
+    "P2_lindecay_lr1e-3": [EMA, DECAY, *lr(1e-3)],
+    "P3_hinge_lindecay_lr1e-3": [EMA, HINGE, DECAY, *lr(1e-3)],
+    "P4_hinge_lindecay_lr1.5e-3": [EMA, HINGE, DECAY, *lr(1.5e-3)],
+    "P5_hinge_lindecay_lr2e-3": [EMA, HINGE, DECAY, *lr(2e-3)],
+    "P6_hinge_lindecay_g2e-3_d1e-3": [EMA, HINGE, DECAY, *lr(2e-3, 1e-3)],
+    "P7_hinge_lindecay_lr1.5e-3_b09": P7,
+    "P8_noema_hinge_lindecay_lr1.5e-3": [HINGE, DECAY, *lr(1.5e-3)],
+    # round 3 (this 2-core machine): P7's recipe, the networks' widths traded against epochs at equal time
+    "Q1_g32_d32_20ep": P7,
+    "Q2_g64_d32_14ep": [*P7, "model.generator.width=64", "trainer.max_epochs=14"],
+    "Q3_g48_d32_17ep": [*P7, "model.generator.width=48", "trainer.max_epochs=17"],
+    "Q4_g32_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
+    # round 4: DiffAugment against D learning the 4,000 training digits by heart
+    "R1_translation": [*P7, "model.augment=[translation]"],
+    "R2_translation_cutout": [*P7, "model.augment=[translation,cutout]"],
+}
+
+
+def train(name: str, overrides: list[str], seed: int, out: Path, threads: int, extra: list[str]) -> dict:
+    run_dir = out / f"{name}_s{seed}"
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    args = [*OLD_DEFAULT, *overrides, *extra, f"seed={seed}", f"hydra.run.dir={run_dir}", "test=false"]
+    args += ["callbacks.progress_bar=null", "logger=csv"]
+    start = time.perf_counter()
+    cmd = [sys.executable, "-m", "flik_lab.cli", "train", *args]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        return {"name": name, "seed": seed, "error": done.stderr[-2000:]}
+    return {"name": name, "seed": seed, "wall_s": round(wall, 1), **_quality(run_dir)}
+
+
+def _quality(run_dir: Path) -> dict:
+    import pandas as pd
+    import torch
+
+    from flik_lab.models.mnist_classifier import load_pretrained
+    from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+
+    fid = pd.read_csv(run_dir / "csv" / "metrics.csv")["val/fid"].dropna()
+    model = model_from_checkpoint(load_checkpoint(run_dir / "checkpoints" / "last.ckpt"))
+    with torch.no_grad():
+        samples = model(model.noise(1000, generator=torch.Generator().manual_seed(0)))
+        confident = (load_pretrained()(samples).softmax(1).max(1).values >= 0.9).float().mean().item()
+    return {"last_fid": round(float(fid.iloc[-1]), 1), "best_fid": round(float(fid.min()), 1),
+            "confident": round(confident, 3)}  # fmt: skip
+
+
+def summarize(rows: list[dict]) -> str:
+    import pandas as pd
+
+    ok = pd.DataFrame([r for r in rows if "error" not in r])
+    stats = ok.groupby("name").agg(
+        seeds=("seed", "count"), last_fid=("last_fid", "mean"), last_fid_sd=("last_fid", "std"),
+        best_fid=("best_fid", "mean"), confident=("confident", "mean"), wall_s=("wall_s", "mean"),
+    )  # fmt: skip
+    failed = [
+        f"{r['name']} seed {r['seed']}: {r['error'].strip().splitlines()[-1]}" for r in rows if "error" in r
+    ]
+    return stats.round(3).to_string() + ("\nfailed:\n" + "\n".join(failed) if failed else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("outputs/gan_quality"))
+    parser.add_argument("--only", default="", help="comma-separated candidate names (default: all)")
+    parser.add_argument("--seeds", default="42,43,44")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--extra", nargs="*", default=[], help="overrides for every run (smoke tests)")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        parser.error(f"unknown candidates {unknown}; expected some of {list(CANDIDATES)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    jobs = [
+        (n, CANDIDATES[n], s) for s in seeds for n in names
+    ]  # seed-major: every candidate gets seed 1 first
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "runs.jsonl"
+    rows = []
+    with ThreadPoolExecutor(args.jobs) as pool, log.open("a") as f:
+        for row in pool.map(lambda job: train(*job, args.out, args.threads, args.extra), jobs):
+            rows.append(row)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            print(json.dumps(row), flush=True)
+    print(summarize(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""The adversarial losses a GAN can be trained with, on the discriminator's logits."""
+
+import torch
+import torch.nn.functional as F
+
+# nonsaturating: Goodfellow et al. 2014 with G maximising log D(G(z)); hinge: Lim & Ye 2017 / Miyato et al.
+# 2018 (the spectral-normalisation paper's loss)
+GAN_LOSSES = ("nonsaturating", "hinge")
+
+
+def discriminator_loss(
+    kind: str, real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0
+) -> torch.Tensor:
+    """D's loss on its logits for real and generated images; `real_label` < 1 smooths the real targets."""
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    return F.binary_cross_entropy_with_logits(
+        real, torch.full_like(real, real_label)
+    ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+
+
+def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """G's loss on D's logits for its images."""
+    if kind == "hinge":
+        return -fake.mean()
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+def instance_noise_std(initial: float, progress: float) -> float:
+    """Instance noise's std (Sønderby et al. 2016) `progress` (0 to 1) of the way through training: linear
+    from `initial` to 0, so D sees the true images by the end."""
+    return initial * max(0.0, 1.0 - progress)
