@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--train", type=int, default=1800, help="train reviews (200 of them held out as val)")
     parser.add_argument("--test", type=int, default=400)
+    parser.add_argument("--median-words", type=float, default=LENGTHS["median_words"])
     parser.add_argument("--target", type=float, default=0.90)
     parser.add_argument("--set", action="append", default=[], help="encoder:key=value or all:key=value")
     args = parser.parse_args()
@@ -115,8 +116,10 @@ def main() -> None:
     os.environ.setdefault("WANDB_MODE", "offline")
 
     generate = generate_word_order_reviews if args.corpus == "word_order" else generate_reviews
-    train_reviews, test_reviews = generate(args.train, 0, **LENGTHS), generate(args.test, 1, **LENGTHS)
-    print(f"# {args.corpus} corpus: {args.train} train / {args.test} test reviews; {device_name('cpu')}")
+    lengths = {**LENGTHS, "median_words": args.median_words}
+    train_reviews, test_reviews = generate(args.train, 0, **lengths), generate(args.test, 1, **lengths)
+    print(f"# {args.corpus} corpus: {args.train} train / {args.test} test reviews of median "
+          f"{args.median_words:g} words; {device_name('cpu')}")  # fmt: skip
     print(f"# bag of words (logistic regression on counts), test acc: "
           f"{bag_of_words_accuracy(train_reviews, test_reviews):.3f}")  # fmt: skip
     print("| encoder | seed | extra settings | epochs to 90 % val | val acc by epoch | test acc | s |")

@@ -24,23 +24,25 @@ def test_reviews_are_deterministic_balanced_and_seeded():
     assert Counter(label for _, label in reviews) == {0: 100, 1: 100}
 
 
-@pytest.mark.parametrize(
-    ("form", "polarities"), [("plain", ["+"]), ("negated", ["-"]), ("contrast", ["-", "+"])]
-)
-def test_each_form_says_its_label_through_order(form, polarities):
-    positive, negative = (sentiment_sentence(np.random.default_rng(0), label, form) for label in (1, 0))
-    # the same draws give the same template and subject, each adjective swapped for the other pool's
-    swap = dict(zip(NEGATIVE_WORDS + POSITIVE_WORDS, POSITIVE_WORDS + NEGATIVE_WORDS, strict=True))
-    assert [swap.get(word, word) for word in words(positive)] == words(negative)
-    # a positive sentence: "good" plain, "not bad" negated, "bad at first, but good" in contrast
-    assert ["+" if word in POSITIVE_WORDS else "-" for word in words(positive) if word in swap] == polarities
+SWAP = dict(zip(NEGATIVE_WORDS + POSITIVE_WORDS, POSITIVE_WORDS + NEGATIVE_WORDS, strict=True))
+OPERATORS = {"negation": {"not", "never", "no"}, "contrast": {"but", "although"}}
+
+
+@pytest.mark.parametrize("form", ["negation", "contrast"])
+def test_each_sentence_holds_both_polarities_and_an_operator(form):
+    for seed in range(20):
+        positive, negative = (sentiment_sentence(np.random.default_rng(seed), y, form) for y in (1, 0))
+        # the same draws with the label swapped: same template and subject, each adjective from the other pool
+        assert [SWAP.get(word, word) for word in words(positive)] == words(negative)
+        assert sorted(word in POSITIVE_WORDS for word in words(positive) if word in SWAP) == [False, True]
+        assert OPERATORS[form] & set(words(positive))
 
 
 def test_every_word_is_as_frequent_in_both_classes():
     counts = {0: Counter(), 1: Counter()}
     for text, label in generate_word_order_reviews(6000, seed=0, median_words=20, max_words=100):
         counts[label].update(words(text))
-    for word in [*POSITIVE_WORDS, *NEGATIVE_WORDS, "not", "never", "means", "but", "first", "end"]:
+    for word in [*SWAP, *OPERATORS["negation"], *OPERATORS["contrast"], "first", "end"]:
         difference, total = abs(counts[1][word] - counts[0][word]), counts[1][word] + counts[0][word]
         assert total > 100 and difference < 4 * total**0.5, (word, counts[0][word], counts[1][word])
 
@@ -77,5 +79,5 @@ def test_bad_arguments_are_named(kwargs, message):
 
 
 def test_unknown_form_is_named():
-    with pytest.raises(ValueError, match="form='sarcastic': expected one of plain, negated, contrast"):
+    with pytest.raises(ValueError, match="form='sarcastic': expected one of negation, contrast"):
         sentiment_sentence(np.random.default_rng(0), 1, "sarcastic")

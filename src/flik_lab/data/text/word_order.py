@@ -1,9 +1,9 @@
-"""Synthetic reviews whose label only word order tells: plain, negated and contrasting sentiment.
+"""Synthetic reviews whose label only word order tells: negated and contrasting sentiment.
 
-A positive review says "the acting is good", "it is by no means awful" or "awful at first, but good in
-the end"; a negative one the same with the adjectives' polarity swapped. Plain and negated sentences
-are equally likely and the adjective pools are the same size, so every word has the same expected
-count in both classes: a bag of words sees no difference, a reader of order does.
+Every sentiment sentence holds one positive and one negative adjective, and "not" or "but" decides:
+"the acting is not awful, it is good" is positive, "the acting is not good, it is awful" negative;
+"dull at first, but moving in the end" positive. The two classes draw their words from the same
+distribution, so no reader of word counts (linear or not) beats chance; a reader of order can.
 """
 
 from functools import partial
@@ -20,18 +20,17 @@ SUBJECTS = [
     "the acting", "the plot", "the script", "the music", "the ending", "the cast", "the story",
     "the camera work", "the dialogue", "the film",
 ]  # fmt: skip
-# {s}: a subject; {a}: an adjective of the sentence's polarity (plain) or of the opposite one (negated)
-PLAIN = ["{s} is {a}.", "I found {s} {a}.", "Overall it is {a}.", "Honestly, {s} was really {a}."]
-NEGATED = [
-    "{s} is not {a}.", "It is by no means {a}.", "I would not call it {a}.", "{s} was never {a}.",
+# {s}: a subject; {b}: an adjective of the sentence's polarity, {a}: one of the opposite polarity
+NEGATION = [
+    "{s} is not {a}, it is {b}.", "{s} is {b}, not {a}.", "It is by no means {a}; it is {b}.",
+    "I would call it {b}, and I would never call it {a}.", "{s} was {b} and not {a} at all.",
 ]  # fmt: skip
-# {a} opposite, {b} the sentence's polarity: the clause after "but" decides
+# the clause after "but" (before "although") decides
 CONTRAST = [
-    "{a} at first, but {b} in the end.",
-    "{s} starts {a}, but it ends up {b}.",
-    "{s} seems {a}, but is {b}.",
-]
-FORMS = ("plain", "negated", "contrast")
+    "{a} at first, but {b} in the end.", "{s} starts {a}, but it ends up {b}.", "{s} seems {a}, but is {b}.",
+    "In the end {s} is {b}, although it starts {a}.",
+]  # fmt: skip
+FORMS = {"negation": NEGATION, "contrast": CONTRAST}
 
 
 def _check(n, median_words, sigma, max_words, sentiment_sentences, contrast_rate, br_rate) -> None:
@@ -51,24 +50,15 @@ def _check(n, median_words, sigma, max_words, sentiment_sentences, contrast_rate
             raise ArgumentError(name, rate, "a number in [0, 1]")
 
 
-def _capitalised(text: str) -> str:
-    return text[0].upper() + text[1:]
-
-
 def sentiment_sentence(rng: np.random.Generator, label: int, form: str) -> str:
-    """One sentence of polarity `label` (1 positive) in `form`: plain, negated or contrast."""
-    own, other = (NEGATIVE_WORDS, POSITIVE_WORDS)[label], (NEGATIVE_WORDS, POSITIVE_WORDS)[1 - label]
-    subject = SUBJECTS[rng.integers(len(SUBJECTS))]
-    if form == "plain":
-        text = PLAIN[rng.integers(len(PLAIN))].format(s=subject, a=own[rng.integers(len(own))])
-    elif form == "negated":
-        text = NEGATED[rng.integers(len(NEGATED))].format(s=subject, a=other[rng.integers(len(other))])
-    elif form == "contrast":
-        template = CONTRAST[rng.integers(len(CONTRAST))]
-        text = template.format(s=subject, a=other[rng.integers(len(other))], b=own[rng.integers(len(own))])
-    else:
+    """One sentence of polarity `label` (1 positive) in `form`: negation or contrast."""
+    if form not in FORMS:
         raise ArgumentError("form", form, f"one of {', '.join(FORMS)}")
-    return _capitalised(text)
+    own, other = (NEGATIVE_WORDS, POSITIVE_WORDS)[label], (NEGATIVE_WORDS, POSITIVE_WORDS)[1 - label]
+    templates = FORMS[form]
+    template, subject = templates[rng.integers(len(templates))], SUBJECTS[rng.integers(len(SUBJECTS))]
+    text = template.format(s=subject, a=other[rng.integers(len(other))], b=own[rng.integers(len(own))])
+    return text[0].upper() + text[1:]
 
 
 def generate_word_order_reviews(
@@ -83,18 +73,16 @@ def generate_word_order_reviews(
 ) -> Reviews:
     """`n` reviews, balanced 0/1 labels, neutral sentences as `generate_reviews` plus 1-3 sentiment ones.
 
-    All sentiment sentences agree with the label; a `contrast_rate` share are contrasts, the rest plain or
-    negated with equal odds (what keeps a bag of words blind).
+    All sentiment sentences agree with the label; a `contrast_rate` share are contrasts, the rest negations.
     """
     _check(n, median_words, sigma, max_words, sentiment_sentences, contrast_rate, br_rate)
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 2)
     fillers = neutral_fillers(rng, n, median_words, sigma, max_words)
     lo, hi = sentiment_sentences
-    odds = [(1 - contrast_rate) / 2, (1 - contrast_rate) / 2, contrast_rate]
 
     def sentence(label: int) -> str:
-        return sentiment_sentence(rng, label, FORMS[rng.choice(len(FORMS), p=odds)])
+        return sentiment_sentence(rng, label, "contrast" if rng.random() < contrast_rate else "negation")
 
     reviews = []
     for label, sentences in zip(labels.tolist(), fillers, strict=True):
