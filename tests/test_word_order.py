@@ -47,13 +47,15 @@ def test_every_word_is_as_frequent_in_both_classes():
         assert total > 100 and difference < 4 * total**0.5, (word, counts[0][word], counts[1][word])
 
 
+@pytest.mark.slow  # fits two logistic regressions and an MLP: 6 s
 def test_bag_of_words_solves_the_phrase_corpus_and_not_the_word_order_one():
     old = bag_of_words_accuracy(generate_reviews(1800, 0, **LENGTHS), generate_reviews(400, 1, **LENGTHS))
-    new = bag_of_words_accuracy(
-        generate_word_order_reviews(1800, 0, **LENGTHS), generate_word_order_reviews(400, 1, **LENGTHS)
-    )
-    assert old >= 0.9, old  # the baseline can tell sentiment from words
+    train = generate_word_order_reviews(1800, 0, **LENGTHS)
+    test = generate_word_order_reviews(400, 1, **LENGTHS)
+    new, mlp = bag_of_words_accuracy(train, test), bag_of_words_accuracy(train, test, hidden=64)
+    assert old >= 0.9, old  # logistic regression on word counts can tell sentiment from words
     assert new <= 0.6, new  # ... but not from these words without their order
+    assert mlp <= 0.6, mlp  # nor can a non-linear reader of the counts (words seen together)
 
 
 def test_contrast_rate_zero_has_no_contrasts():
@@ -81,3 +83,8 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_unknown_form_is_named():
     with pytest.raises(ValueError, match="form='sarcastic': expected one of negation, contrast"):
         sentiment_sentence(np.random.default_rng(0), 1, "sarcastic")
+
+
+def test_bag_of_words_refuses_a_negative_width():
+    with pytest.raises(ValueError, match="hidden=-1: expected an integer >= 0"):
+        bag_of_words_accuracy([("good", 1)], [("bad", 0)], hidden=-1)
