@@ -21,12 +21,14 @@ OLD_DEFAULT = [
     "model.generator.width=32", "model.discriminator.width=32", "data.batch_size=32",
     "model.lr_g=6e-4", "model.lr_d=6e-4", "trainer.max_epochs=20", "model.ema_decay=null",
     "model.loss=nonsaturating", "model.discriminator.spectral_norm=false", "model.real_label=1.0",
-    "model.instance_noise=0.0",
+    "model.instance_noise=0.0", "model.augment=null", "model.scheduler=null",
+    "model.optimizer_g.betas=[0.5,0.999]", "model.optimizer_d.betas=[0.5,0.999]",
 ]  # fmt: skip
 EMA = "model.ema_decay=0.999"
 HINGE = "model.loss=hinge"
 SN = "model.discriminator.spectral_norm=true"
-DECAY = "scheduler=warmup_linear"  # lr falling linearly to 0 at the last step
+# lr falling linearly to 0 by the last step (scheduler=warmup_linear as a value: it wins over OLD_DEFAULT)
+DECAY = "model.scheduler={_target_:flik_lab.models.optimization.warmup_linear,_partial_:true,warmup_steps:0}"
 BETAS_0_09 = ["model.optimizer_g.betas=[0.0,0.9]", "model.optimizer_d.betas=[0.0,0.9]"]
 
 
@@ -68,13 +70,16 @@ CANDIDATES = {
     # round 4: DiffAugment against D learning the 4,000 training digits by heart
     "R1_translation": [*P7, "model.augment=[translation]"],
     "R2_translation_cutout": [*P7, "model.augment=[translation,cutout]"],
+    # the defaults after issue 11 (= P7 = Q1), as `flik-lab train` runs them
+    "Z_new_default": "defaults",
 }
 
 
 def train(name: str, overrides: list[str], seed: int, out: Path, threads: int, extra: list[str]) -> dict:
     run_dir = out / f"{name}_s{seed}"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    args = [*OLD_DEFAULT, *overrides, *extra, f"seed={seed}", f"hydra.run.dir={run_dir}", "test=false"]
+    base = [] if overrides == "defaults" else [*OLD_DEFAULT, *overrides]
+    args = [*base, *extra, f"seed={seed}", f"hydra.run.dir={run_dir}", "test=false"]
     args += ["callbacks.progress_bar=null", "logger=csv"]
     start = time.perf_counter()
     cmd = [sys.executable, "-m", "flik_lab.cli", "train", *args]
