@@ -1,4 +1,4 @@
-"""Exercise 13 end to end on generated reviews: every encoder learns them; heatmaps and explain work."""
+"""Exercise 13 end to end on generated reviews: order-aware encoders learn word order; heatmaps, explain."""
 
 import csv
 
@@ -7,14 +7,17 @@ import torch
 
 from flik_lab.commands.explain import explain
 from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
+from flik_lab.data.text.word_order import generate_word_order_reviews
+from flik_lab.models.bag_of_words import words
 from flik_lab.training import train
 
 from .helpers.config import compose_config
 
 pytestmark = pytest.mark.slow
 
-# small but real: sentiment carried by a few phrases among distractor sentences, lengths varied
-# (lognormal, median 60 words, up to 400); the same settings serve every encoder
+# small but real: lengths varied (lognormal, median 60 words, up to 400); the same data settings serve
+# every encoder (bench/text_epochs_to_90.py measures epochs to 90 % with them)
+LENGTHS = dict(median_words=60, sigma=0.6, max_words=400)
 LEARNABILITY = [
     "data.source=parquet",
     "data.val_size=200",
@@ -27,17 +30,31 @@ LEARNABILITY = [
 ]
 QUIET = ["+trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
 HIDDEN = {"rnn": 64, "lstm": 32, "bilstm": 32, "attention": 32}
-EPOCHS = {"rnn": 10}  # the vanilla RNN needs more passes to latch onto a phrase far from the end (4: 67 %)
+# word order, 3 seeds: 90 % val after 4-5 epochs (lstm), 5-6 (bilstm), 2-3 (attention); rnn and
+# transformer: on the phrase corpus
+EPOCHS = {"rnn": 10, "lstm": 8, "bilstm": 8, "attention": 4, "transformer": 4}
 
 
 @pytest.fixture(scope="module")
 def review_corpus(tmp_path_factory):
-    """Data dir holding the same generated reviews in the hub parquet and the aclImdb layouts."""
+    """Data dir holding the same phrase-carried reviews in the hub parquet and the aclImdb layouts."""
     data_dir = tmp_path_factory.mktemp("imdb")
-    train_reviews = generate_reviews(1800, seed=0, median_words=60, sigma=0.6, max_words=400)
-    test_reviews = generate_reviews(400, seed=1, median_words=60, sigma=0.6, max_words=400)
+    train_reviews = generate_reviews(1800, seed=0, **LENGTHS)
+    test_reviews = generate_reviews(400, seed=1, **LENGTHS)
     write_parquet(data_dir, train_reviews, test_reviews)
     write_aclimdb(data_dir, train_reviews, test_reviews)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def word_order_corpus(tmp_path_factory):
+    """Data dir holding reviews whose label only word order tells ("not bad, it is good"), hub parquet."""
+    data_dir = tmp_path_factory.mktemp("word_order")
+    write_parquet(
+        data_dir,
+        generate_word_order_reviews(1800, 0, **LENGTHS),
+        generate_word_order_reviews(400, 1, **LENGTHS),
+    )
     return data_dir
 
 
@@ -49,20 +66,71 @@ def _overrides(encoder: str, data_dir, tiny: bool = False) -> list[str]:
     base = [f"experiment=imdb_{encoder}", f"data.data_dir={data_dir}", *LEARNABILITY, *extra]
     if tiny:
         return [*base, "debug=tiny", "trainer.limit_train_batches=5"]
-    return [*base, *QUIET, f"trainer.max_epochs={EPOCHS.get(encoder, 4)}"]
+    return [*base, *QUIET, f"trainer.max_epochs={EPOCHS[encoder]}"]
 
 
-@pytest.mark.parametrize("encoder", ["rnn", "lstm", "bilstm", "attention", "transformer"])
-def test_every_encoder_learns_generated_reviews(encoder, review_corpus, tmp_path):
+@pytest.fixture(scope="module")
+def learned(word_order_corpus, tmp_path_factory):
+    """`learned(encoder)`: (test metrics, run dir) of the encoder trained once on the word-order reviews."""
+    runs = {}
+
+    def run(encoder: str) -> tuple[dict, object]:
+        if encoder not in runs:
+            out = tmp_path_factory.mktemp(encoder)
+            runs[encoder] = train(compose_config("train", out, _overrides(encoder, word_order_corpus))), out
+        return runs[encoder]
+
+    return run
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "bilstm", "attention"])
+def test_every_order_aware_encoder_learns_word_order(encoder, learned):
+    metrics, run = learned(encoder)
+    assert metrics["test/acc"] >= 0.90, metrics
+    assert metrics["test/auroc"] >= 0.90 and metrics["test/f1"] > 0.85
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    heatmaps = sorted((run / "attention").glob("epoch_*.png"))
+    assert len(heatmaps) == (EPOCHS[encoder] if encoder == "attention" else 0)  # one per epoch, if any
+
+
+# on word order both stay near chance in this budget (bench/RESULTS.md): the vanilla RNN forgets a
+# sentence read 30 words before the end (63 % after 15 epochs), the transformer has not found "not" +
+# adjective pairs after 10 epochs; here they learn what a bag of words can (the phrase corpus)
+@pytest.mark.parametrize("encoder", ["rnn", "transformer"])
+def test_rnn_and_transformer_learn_sentiment_phrases(encoder, review_corpus, tmp_path):
     metrics = train(compose_config("train", tmp_path, _overrides(encoder, review_corpus)))
     assert metrics["test/acc"] >= 0.90, metrics
     assert metrics["test/auroc"] >= 0.90 and metrics["test/f1"] > 0.85
-    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     heatmaps = sorted((tmp_path / "attention").glob("epoch_*.png"))
-    if encoder in ("attention", "transformer"):
-        assert len(heatmaps) == EPOCHS.get(encoder, 4)  # one per epoch
-    else:
-        assert not heatmaps  # no attention weights to plot
+    assert len(heatmaps) == (EPOCHS[encoder] if encoder == "transformer" else 0)
+
+
+def _span(tokens: list[str], phrase: str) -> slice:
+    """Where the tokens of `phrase` stand in `tokens`."""
+    needle = words(phrase)
+    start = next(i for i in range(len(tokens)) if tokens[i : i + len(needle)] == needle)
+    return slice(start, start + len(needle))
+
+
+def test_order_flips_the_prediction_and_attention_finds_the_deciding_sentence(learned, tmp_path):
+    """The same words in two orders: opposite predictions. The model learned to look for one class's
+    evidence (the other is its default): in that review the weight sits on the deciding sentence."""
+    ckpt = learned("attention")[1] / "checkpoints" / "last.ckpt"
+    masses = []
+    for label, phrase in enumerate(
+        ["The acting is not good, it is awful.", "The acting is not awful, it is good."]
+    ):
+        text = (
+            f"The story follows Mary, who lives in Paris. {phrase} Later the captain finds the key in Paris."
+        )
+        overrides = [f"ckpt_path={ckpt}", f"text='{text}'"]
+        review = explain(compose_config("explain", tmp_path / str(label), overrides))
+        assert (review.p_positive > 0.5) == bool(label), (phrase, review.p_positive)
+        span = _span(review.words, phrase)
+        assert span.stop - span.start < len(review.words) / 2  # the sentence is under half of the review
+        masses.append((float(review.weights[span].sum()), span, int(review.weights.argmax())))
+    mass, span, top = max(masses)
+    assert mass > 0.8 and span.start <= top < span.stop, masses
 
 
 def test_teaching_rnn_trains_through_the_framework(review_corpus, tmp_path):
