@@ -72,6 +72,11 @@ CANDIDATES = {
     "R2_translation_cutout": [*P7, "model.augment=[translation,cutout]"],
     # the defaults after issue 11 (= P7 = Q1), as `flik-lab train` runs them
     "Z_new_default": "defaults",
+    # round 5: around the new default, at equal time
+    "S1_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
+    "S2_lr2e-3": [EMA, HINGE, DECAY, *lr(2e-3), *BETAS_0_09],
+    "S3_b16_17ep": [*P7, "data.batch_size=16", *lr(1e-3), "trainer.max_epochs=17"],
+    "S4_g48_d24_20ep": [*P7, "model.generator.width=48", "model.discriminator.width=24"],
 }
 
 
