@@ -106,7 +106,7 @@ def test_fid_of_nan_images_is_an_error():
 def test_eval_of_a_nan_generator_reports_instead_of_crashing(trained_gan, tmp_path):
     ckpt = torch.load(trained_gan / "checkpoints" / "last.ckpt", weights_only=True)
     for name, value in ckpt["state_dict"].items():
-        if name.startswith("generator.") and value.is_floating_point():
+        if name.startswith(("generator.", "generator_ema.")) and value.is_floating_point():
             value.fill_(float("nan"))
     torch.save(ckpt, tmp_path / "nan.ckpt")
     eval_dir = f"hydra.run.dir={tmp_path / 'eval'}"

@@ -31,6 +31,7 @@ ENCODERS = {
     "attention-concat": (lambda: AttentionEncoder(E, H, merge="concat"), 2 * H, True),
     "transformer-cls": (lambda: TransformerEncoder(E, 2, 2, 16, 0.1, pooling="cls"), E, True),
     "transformer-mean": (lambda: TransformerEncoder(E, 2, 2, 16, 0.1, pooling="mean"), E, True),
+    "transformer-conv": (lambda: TransformerEncoder(E, 2, 2, 16, 0.1, conv_kernel=3), E, True),
 }
 ids = list(ENCODERS)
 
@@ -214,6 +215,8 @@ def test_unknown_options_are_named():
         TransformerEncoder(E, 2, pooling="max")
     with pytest.raises(ValueError, match="max_len=10"):
         TransformerEncoder(E, 2, max_len=10)(torch.randn(1, 10, E), torch.tensor([10]))
+    with pytest.raises(ValueError, match="conv_kernel=2"):
+        TransformerEncoder(E, 2, conv_kernel=2)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "bilstm", "attention", "transformer"])

@@ -30,9 +30,9 @@ LEARNABILITY = [
 ]
 QUIET = ["+trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
 HIDDEN = {"rnn": 64, "lstm": 32, "bilstm": 32, "attention": 32}
-# word order, 3 seeds: 90 % val after 4-5 epochs (lstm), 5-6 (bilstm), 2-3 (attention); rnn and
-# transformer: on the phrase corpus
-EPOCHS = {"rnn": 10, "lstm": 8, "bilstm": 8, "attention": 4, "transformer": 4}
+# word order, 3 seeds: 90 % val after 4-5 epochs (lstm), 5-6 (bilstm), 2-3 (attention), 3-4
+# (transformer, with its convolution over neighbours); rnn: on the phrase corpus
+EPOCHS = {"rnn": 10, "lstm": 8, "bilstm": 8, "attention": 4, "transformer": 6}
 
 
 @pytest.fixture(scope="module")
@@ -83,26 +83,24 @@ def learned(word_order_corpus, tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("encoder", ["lstm", "bilstm", "attention"])
+@pytest.mark.parametrize("encoder", ["lstm", "bilstm", "attention", "transformer"])
 def test_every_order_aware_encoder_learns_word_order(encoder, learned):
     metrics, run = learned(encoder)
     assert metrics["test/acc"] >= 0.90, metrics
     assert metrics["test/auroc"] >= 0.90 and metrics["test/f1"] > 0.85
     assert (run / "checkpoints" / "last.ckpt").is_file()
     heatmaps = sorted((run / "attention").glob("epoch_*.png"))
-    assert len(heatmaps) == (EPOCHS[encoder] if encoder == "attention" else 0)  # one per epoch, if any
+    with_weights = encoder in ("attention", "transformer")
+    assert len(heatmaps) == (EPOCHS[encoder] if with_weights else 0)  # one per epoch, if any
 
 
-# on word order both stay near chance in this budget (bench/RESULTS.md): the vanilla RNN forgets a
-# sentence read 30 words before the end (63 % after 15 epochs), the transformer has not found "not" +
-# adjective pairs after 10 epochs; here they learn what a bag of words can (the phrase corpus)
-@pytest.mark.parametrize("encoder", ["rnn", "transformer"])
-def test_rnn_and_transformer_learn_sentiment_phrases(encoder, review_corpus, tmp_path):
-    metrics = train(compose_config("train", tmp_path, _overrides(encoder, review_corpus)))
+# on word order the vanilla RNN stays near chance in this budget (bench/RESULTS.md): it forgets a
+# sentence read 30 words before the end (63 % after 15 epochs); here it learns what a bag of words can
+def test_vanilla_rnn_learns_sentiment_phrases(review_corpus, tmp_path):
+    metrics = train(compose_config("train", tmp_path, _overrides("rnn", review_corpus)))
     assert metrics["test/acc"] >= 0.90, metrics
     assert metrics["test/auroc"] >= 0.90 and metrics["test/f1"] > 0.85
-    heatmaps = sorted((tmp_path / "attention").glob("epoch_*.png"))
-    assert len(heatmaps) == (EPOCHS[encoder] if encoder == "transformer" else 0)
+    assert not list((tmp_path / "attention").glob("epoch_*.png"))  # no attention weights to plot
 
 
 def _span(tokens: list[str], phrase: str) -> slice:

@@ -1,4 +1,4 @@
-"""Pre-LayerNorm Transformer encoder with CLS or mean pooling."""
+"""Pre-LayerNorm Transformer encoder with CLS or mean pooling, optionally after a local convolution."""
 
 import math
 
@@ -32,11 +32,19 @@ class TransformerEncoder(nn.Module):
         dropout: float = 0.1,
         max_len: int = 2048,
         pooling: str = "cls",
+        conv_kernel: int | None = None,
     ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; expected one of {POOLINGS}")
         self.pooling = pooling
+        if conv_kernel is not None and (conv_kernel < 1 or conv_kernel % 2 == 0):
+            raise ValueError(f"conv_kernel={conv_kernel!r}; expected an odd kernel size (3) or null")
+        # each token's embedding plus a convolution over its neighbours (as Conformer does): without it a
+        # small encoder trained on little data never ties "not" to the next word (bench/RESULTS.md)
+        self.conv = (
+            None if conv_kernel is None else nn.Conv1d(embed_dim, embed_dim, conv_kernel, padding="same")
+        )
         self.max_len = max_len
         self.out_dim = embed_dim
         self.register_buffer("positional", sinusoidal_encoding(max_len, embed_dim), persistent=False)
@@ -63,7 +71,10 @@ class TransformerEncoder(nn.Module):
             raise ValueError(f"sequence of {t} tokens exceeds max_len={self.max_len}")
         pad = padding_mask(lengths, t)
         # padding is masked out of attention, but 0 * inf garbage would still be NaN
-        x = x.masked_fill(pad.unsqueeze(-1), 0.0) + self.positional[:t].to(x.dtype)
+        x = x.masked_fill(pad.unsqueeze(-1), 0.0)
+        if self.conv is not None:  # padding is zeros, as the convolution's own: extra padding changes nothing
+            x = x + self.conv(x.transpose(1, 2)).transpose(1, 2).masked_fill(pad.unsqueeze(-1), 0.0)
+        x = x + self.positional[:t].to(x.dtype)
         if self.pooling == "cls":
             x = torch.cat([self.cls.expand(n, 1, -1), x], dim=1)
             pad = torch.cat([pad.new_zeros(n, 1), pad], dim=1)
