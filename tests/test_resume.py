@@ -14,6 +14,7 @@ from flik_lab.training import train
 
 from .helpers.config import compose_config
 from .helpers.text import small_lstm, write_reviews
+from .helpers.wandb_files import run_records
 
 pytestmark = pytest.mark.slow
 
@@ -132,5 +133,5 @@ def test_an_interrupted_run_is_marked_so_in_wandb(tmp_path):
     with pytest.raises(RunInterrupted), finished_runs():
         train(cfg, extra_callbacks=[SigtermAt(2)])
     (run,) = (tmp_path / "wandb").glob("offline-run-*")
-    records = next(run.glob("run-*.wandb")).read_bytes()  # what `wandb sync` uploads
+    records = run_records(run, b"flik_lab/status", b'"interrupted"')  # what `wandb sync` uploads
     assert b"flik_lab/status" in records and b'"interrupted"' in records  # the summary's JSON value
