@@ -8,10 +8,9 @@ import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from flik_lab.models.diff_augment import AUGMENTATIONS, diff_augment
 from flik_lab.models.ema import ema_copy
 from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
-from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, instance_noise_std
+from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -19,7 +18,7 @@ from flik_lab.models.optimization import (
     build_scheduler,
     check_optimizer,
 )
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+from flik_lab.utils.arguments import require_choice, require_positive
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
@@ -50,27 +49,10 @@ class GAN(L.LightningModule):
         eval_seed: int = 0,
         ema_decay: float | None = None,
         loss: str = "nonsaturating",
-        real_label: float = 1.0,
-        instance_noise: float = 0.0,
-        augment: list[str] | None = None,
     ):
         super().__init__()
         require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
         require_choice("loss", loss, GAN_LOSSES)
-        if (
-            isinstance(real_label, bool)
-            or not isinstance(real_label, int | float)
-            or not 0.5 < real_label <= 1
-        ):
-            raise ArgumentError("real_label", real_label, "a number in (0.5, 1]: 1 = no label smoothing")
-        if real_label != 1 and loss != "nonsaturating":
-            raise ArgumentError(
-                "real_label", real_label, f"1 with loss={loss} (label smoothing needs targets)"
-            )
-        require_fraction(instance_noise=instance_noise)
-        for name in augment or []:
-            require_choice("augment", name, AUGMENTATIONS)
-        self.augment = tuple(augment or ())
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
         if grad_clip_norm is not None:
@@ -139,14 +121,6 @@ class GAN(L.LightningModule):
                 optimizer.step()
         return loss.detach()
 
-    def _noisy(self, images: torch.Tensor) -> torch.Tensor:
-        """`images` as D sees them in training: with `augment` and `instance_noise` applied."""
-        images = diff_augment(images, self.augment)
-        if not self.hparams.instance_noise:
-            return images
-        progress = (self.global_step // 2) / max(1, self.trainer.estimated_stepping_batches)
-        return images + instance_noise_std(self.hparams.instance_noise, progress) * torch.randn_like(images)
-
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0]
         opt_g, opt_d = self.optimizers()
@@ -155,15 +129,15 @@ class GAN(L.LightningModule):
         logits = {}
 
         def d_loss() -> torch.Tensor:
-            logits["real"] = self.discriminator(self._noisy(real))
-            logits["fake"] = self.discriminator(self._noisy(fake.detach()))
-            loss = discriminator_loss(kind, logits["real"], logits["fake"], self.hparams.real_label)
+            logits["real"] = self.discriminator(real)
+            logits["fake"] = self.discriminator(fake.detach())
+            loss = discriminator_loss(kind, logits["real"], logits["fake"])
             if self.hparams.unused_parameters == "touch":  # G gets zero gradients instead of none
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator.parameters())
             return loss
 
         def g_loss() -> torch.Tensor:
-            return generator_loss(kind, self.discriminator(self._noisy(fake)))
+            return generator_loss(kind, self.discriminator(fake))
 
         loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
         loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)

@@ -8,15 +8,12 @@ import torch.nn.functional as F
 GAN_LOSSES = ("nonsaturating", "hinge")
 
 
-def discriminator_loss(
-    kind: str, real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0
-) -> torch.Tensor:
-    """D's loss on its logits for real and generated images; `real_label` < 1 smooths the real targets."""
+def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """D's loss on its logits for real and generated images."""
     if kind == "hinge":
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
-    return F.binary_cross_entropy_with_logits(
-        real, torch.full_like(real, real_label)
-    ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    real_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+    return real_loss + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
 
 
 def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
@@ -24,9 +21,3 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "hinge":
         return -fake.mean()
     return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
-
-
-def instance_noise_std(initial: float, progress: float) -> float:
-    """Instance noise's std (Sønderby et al. 2016) `progress` (0 to 1) of the way through training: linear
-    from `initial` to 0, so D sees the true images by the end."""
-    return initial * max(0.0, 1.0 - progress)
