@@ -22,7 +22,7 @@ from timing import device_name
 
 from flik_lab.data.text.synthetic import generate_reviews, write_parquet
 from flik_lab.data.text.word_order import generate_word_order_reviews
-from flik_lab.models.bag_of_words import bag_of_words_accuracy
+from flik_lab.metrics.bag_of_words import bag_of_words_accuracy
 from flik_lab.training import train
 from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.train_schema import register_schemas

@@ -7,8 +7,8 @@ import torch
 
 from flik_lab.commands.explain import explain
 from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
+from flik_lab.data.text.tokenizer import words
 from flik_lab.data.text.word_order import generate_word_order_reviews
-from flik_lab.models.bag_of_words import words
 from flik_lab.training import train
 
 from .helpers.config import compose_config

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from flik_lab.data.text.synthetic import generate_reviews
+from flik_lab.data.text.tokenizer import words
 from flik_lab.data.text.word_order import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     generate_word_order_reviews,
     sentiment_sentence,
 )
-from flik_lab.models.bag_of_words import bag_of_words_accuracy, words
+from flik_lab.metrics.bag_of_words import bag_of_words_accuracy
 
 LENGTHS = dict(median_words=60, sigma=0.6, max_words=400)  # as the learnability test's corpus
 

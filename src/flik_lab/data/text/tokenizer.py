@@ -11,13 +11,21 @@ PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 
 
+# lowercased, `<br />` tags removed, then words and punctuation runs (\w+|[^\w\s]+)
+_NORMALIZER = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")])
+_PRE_TOKENIZER = pre_tokenizers.Whitespace()
+
+
+def words(text: str) -> list[str]:
+    """The tokens the tokenizer splits `text` into, before its vocabulary maps them to ids."""
+    return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
+
+
 def build_tokenizer(texts: list[str], vocab_size: int, min_frequency: int, max_length: int) -> Tokenizer:
     """Lowercased words and punctuation runs, `<br />` tags removed; `[PAD]`=0, `[UNK]`=1, truncating."""
     tokenizer = Tokenizer(WordLevel(unk_token=UNK))
-    tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")]
-    )
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # \w+|[^\w\s]+
+    tokenizer.normalizer = _NORMALIZER
+    tokenizer.pre_tokenizer = _PRE_TOKENIZER
     trainer = WordLevelTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[PAD, UNK], show_progress=False
     )

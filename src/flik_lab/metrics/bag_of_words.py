@@ -1,30 +1,21 @@
-"""Classifiers of word counts: how far a reader blind to word order gets on labelled reviews."""
-
-import re
-from collections import Counter
+"""How far a reader blind to word order gets on labelled reviews: classifiers of word counts as a measure."""
 
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 from torch import nn
 
+from flik_lab.data.text.tokenizer import UNK_ID, build_tokenizer, encode_flat
 from flik_lab.utils.arguments import ArgumentError, require_positive
 
-# as the IMDB tokenizer: lowercased, `<br />` removed, words and punctuation runs
-_BREAK, _WORD = re.compile(r"<br\s*/?>"), re.compile(r"\w+|[^\w\s]+")
 
-
-def words(text: str) -> list[str]:
-    """The words and punctuation runs of `text`, lowercased, `<br />` tags removed."""
-    return _WORD.findall(_BREAK.sub(" ", text.lower()))
-
-
-def word_counts(texts: list[str], vocabulary: dict[str, int]) -> torch.Tensor:
-    """`(N, len(vocabulary))` counts of each vocabulary word in each text; other words are dropped."""
-    counts = torch.zeros(len(texts), len(vocabulary))
-    for row, text in enumerate(texts):
-        for word, count in Counter(words(text)).items():
-            if word in vocabulary:
-                counts[row, vocabulary[word]] = count
+def word_counts(tokenizer: Tokenizer, texts: list[str]) -> torch.Tensor:
+    """`(N, vocabulary size)` counts of each of the tokenizer's words in each text; unknown words dropped."""
+    flat, offsets = encode_flat(tokenizer, texts)
+    rows = torch.repeat_interleave(torch.arange(len(texts)), torch.from_numpy(offsets).diff())
+    counts = torch.zeros(len(texts), tokenizer.get_vocab_size())
+    counts.index_put_((rows, torch.from_numpy(flat).long()), torch.ones(len(flat)), accumulate=True)
+    counts[:, UNK_ID] = 0
     return counts
 
 
@@ -69,12 +60,12 @@ def bag_of_words_accuracy(
     require_positive(min_count=min_count, l2=l2)
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
         raise ArgumentError("hidden", hidden, "an integer >= 0 (0: logistic regression)")
-    frequency = Counter(word for text, _ in train for word in words(text))
-    vocabulary = {word: i for i, word in enumerate(sorted(w for w, c in frequency.items() if c >= min_count))}
-    x = word_counts([text for text, _ in train], vocabulary)
+    # the IMDB tokenizer, every train word seen `min_count` times, nothing truncated
+    tokenizer = build_tokenizer([text for text, _ in train], 10**9, min_count, 10**9)
+    x = word_counts(tokenizer, [text for text, _ in train])
     y = torch.tensor([label for _, label in train], dtype=torch.float32)
     model = _fit_mlp(x, y, l2, hidden) if hidden else _fit_linear(x, y, l2)
     with torch.no_grad():
-        logits = model(word_counts([text for text, _ in test], vocabulary)).squeeze(-1)
+        logits = model(word_counts(tokenizer, [text for text, _ in test])).squeeze(-1)
         labels = torch.tensor([label for _, label in test])
         return float(((logits > 0).long() == labels).float().mean())
