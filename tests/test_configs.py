@@ -13,11 +13,16 @@ GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debu
 # files starting with "_" are shared parts of other variants, not variants themselves
 VARIANTS = [(g, p.name[: -len(".yaml")]) for g in GROUPS for p in conf_files(g) if p.name[0] != "_"]
 TEXT_MODELS = ["rnn", "lstm", "bilstm", "attention", "transformer"]
+TRANSLATION_MODELS = ["seq2seq_rnn", "seq2seq_transformer"]
 
 
 def _with_companions(group: str, variant: str) -> list[str]:
-    """A text model needs the text data and callbacks beside it (the experiments set them together)."""
-    extra = ["data=imdb", "callbacks=text"] if group == "model" and variant in TEXT_MODELS else []
+    """A text or translation model needs its data and callbacks beside it (as the experiments set them)."""
+    extra = []
+    if group == "model" and variant in TEXT_MODELS:
+        extra = ["data=imdb", "callbacks=text"]
+    elif group == "model" and variant in TRANSLATION_MODELS:
+        extra = ["data=translation", "callbacks=translation"]
     return [f"{group}={variant}", *extra]
 
 
@@ -42,10 +47,10 @@ def test_variants_found():
     assert {("experiment", "gan_mnist"), ("experiment", "gan_celeba"), ("trainer", "gpu")} <= set(VARIANTS)
 
 
-@pytest.mark.parametrize("name", ["eval", "sample", "explain"])
+@pytest.mark.parametrize("name", ["eval", "sample", "explain", "translate"])
 def test_eval_sample_explain_configs_compose(name, tmp_path):
     cfg = compose_config(
-        name, tmp_path, ["ckpt_path=some.ckpt", "text=fine" if name == "explain" else "seed=1"]
+        name, tmp_path, ["ckpt_path=some.ckpt", "text=fine" if name in ("explain", "translate") else "seed=1"]
     )
     validate_config(cfg)
 

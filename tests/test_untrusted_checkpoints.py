@@ -16,6 +16,7 @@ from flik_lab.commands.explain import explain
 from flik_lab.commands.latent_arithmetic import latent_arithmetic
 from flik_lab.commands.latent_interpolate import interpolate_latents
 from flik_lab.commands.sample import sample
+from flik_lab.commands.translate import translate
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.models.gan import GAN
 from flik_lab.models.mnist_classifier import load_pretrained
@@ -25,6 +26,16 @@ from flik_lab.utils.stored_config import TRAINING_ONLY, known_targets
 from .helpers.config import compose_config
 from .helpers.images import CELEBA_ATTRS
 from .helpers.text import small_lstm, tiny_reviews, write_tiny
+
+TINY_NUMBERS = [
+    "data.max_number=60",
+    "data.val_size=8",
+    "data.test_size=8",
+    "data.batch_size=8",
+    "test=false",
+    "model.network.embed_dim=8",
+    "model.network.hidden_size=8",
+]
 
 
 class TinyGAN(GAN):
@@ -69,6 +80,13 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
     text_run = root / "text"
     text = [*small_lstm(root / "imdb", 8), "data.vocab_size=200", "data.batch_size=8", "test=false"]
     train(compose_config("train", text_run, ["debug=tiny", "trainer.limit_train_batches=1", *text]))
+    translation_run = root / "translation"
+    translation = ["experiment=translate_numbers_rnn", f"data.data_dir={root / 'numbers'}", *TINY_NUMBERS]
+    train(
+        compose_config(
+            "train", translation_run, ["debug=tiny", "trainer.limit_train_batches=1", *translation]
+        )
+    )
     tiny = [
         "model.generator.width=4",
         "model.discriminator.width=4",
@@ -78,6 +96,7 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
     return {
         "gan": trained_gan / "checkpoints" / "last.ckpt",
         "text": text_run / "checkpoints" / "last.ckpt",
+        "translation": translation_run / "checkpoints" / "last.ckpt",
         "celeba_gan": _built(["experiment=gan_celeba", *tiny[:3]], root / "celeba_gan" / "last.ckpt"),
         "classifier": _built(["experiment=celeba_attributes", tiny[3]], root / "clf" / "last.ckpt",
                              CelebADataModule={"attr_names": CELEBA_ATTRS}),
@@ -95,6 +114,10 @@ def _eval(out, path, ckpts, extra=()):
 
 def _explain(out, path, ckpts, extra=()):
     return explain(compose_config("explain", out, [f"ckpt_path={path}", "text='A fine film.'", *extra]))
+
+
+def _translate(out, path, ckpts, extra=()):
+    return translate(compose_config("translate", out, [f"ckpt_path={path}", "text=siebzehn", *extra]))
 
 
 def _interpolate(out, path, ckpts, extra=()):
@@ -132,6 +155,7 @@ COMMANDS: dict[str, tuple[str, Callable]] = {
     "sample": ("gan", _sample),
     "eval": ("gan", _eval),
     "explain": ("text", _explain),
+    "translate": ("translation", _translate),
     "interpolate": ("gan", _interpolate),
     "arithmetic": ("gan", _arithmetic),
     "arithmetic_classifier": ("classifier", _classifier),

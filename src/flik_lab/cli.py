@@ -20,6 +20,10 @@ COMMANDS = {
         "flik_lab.commands.explain",
         'a text classifier\'s prediction and attention: ckpt_path=... text="..."',
     ),
+    "translate": (
+        "flik_lab.commands.translate",
+        'n-best translations and cross-attention: ckpt_path=... text="..." | input=file.txt',
+    ),
     "tune": (
         "flik_lab.commands.tune",
         "Optuna search over train runs, with pruning: hparams_search=gan_fid [n_trials=N] [study_dir=...]",

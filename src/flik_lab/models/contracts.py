@@ -1,6 +1,6 @@
 """What a model must offer to plug into flik-lab: the contracts of the extension points, as Protocols."""
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -26,3 +26,26 @@ class GenerativeModel(Protocol):
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
 
     def forward(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Seq2SeqNetwork(Protocol):
+    """A translation network: teacher-forced `forward` -> logits `(N, T, V)` and cross-attention `(N, T, S)`;
+    `start` encodes once, `step` decodes one token for each row, `reorder` picks/repeats rows (beams)."""
+
+    source_vocab_size: int
+    target_vocab_size: int
+
+    def forward(
+        self,
+        source: torch.Tensor,
+        source_lengths: torch.Tensor,
+        target_in: torch.Tensor,
+        teacher_forcing: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def start(self, source: torch.Tensor, source_lengths: torch.Tensor) -> Any: ...
+
+    def step(self, state: Any, tokens: torch.Tensor) -> tuple[torch.Tensor, Any, torch.Tensor]: ...
+
+    def reorder(self, state: Any, index: torch.Tensor) -> Any: ...

@@ -1,4 +1,4 @@
-"""Structured schemas of the top-level `train.yaml` / `eval.yaml` / `sample.yaml` / `tune.yaml` keys."""
+"""Structured schemas of the top-level keys of `train.yaml`, `eval.yaml` and the other commands' configs."""
 
 # OmegaConf 2.3 understands typing.Optional, not PEP 604 unions, in structured configs
 from dataclasses import dataclass, field
@@ -70,6 +70,18 @@ class ExplainSchema(CheckpointRunSchema):
     text: str = MISSING
     output: str = "attention.png"
     max_tokens: int = 400
+
+
+@dataclass
+class TranslateSchema(CheckpointRunSchema):
+    text: Optional[str] = None
+    input: Optional[str] = None
+    output: str = "translations.txt"
+    heatmap: str = "cross_attention.png"
+    beam_size: Optional[int] = None
+    nbest: Optional[int] = None
+    length_penalty: Optional[float] = None
+    batch_size: int = 64
 
 
 @dataclass
@@ -147,6 +159,7 @@ def register_schemas() -> None:
     store.store(name="eval_schema", node=EvalSchema)
     store.store(name="sample_schema", node=SampleSchema)
     store.store(name="explain_schema", node=ExplainSchema)
+    store.store(name="translate_schema", node=TranslateSchema)
     store.store(name="latent_interpolate_schema", node=LatentInterpolateSchema)
     store.store(name="latent_arithmetic_schema", node=LatentArithmeticSchema)
     store.store(name="tune_schema", node=TuneSchema)

@@ -1,0 +1,192 @@
+"""Sequence-to-sequence translation as a LightningModule: teacher-forced training, decoded evaluation."""
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
+
+from flik_lab.models.contracts import Seq2SeqNetwork
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.optimization import (
+    OptimizerFactory,
+    SchedulerFactory,
+    check_optimizer,
+    single_optimizer,
+)
+from flik_lab.models.seq2seq.decoding import Hypothesis, beam_search, greedy_decode
+from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+
+
+class LimitedVocabulary(nn.Module):
+    """`network` decoding only the first `size` target ids: the tokenizer's, when the output layer is larger
+    (`data.vocab_size` is an upper bound; a small corpus trains fewer tokens)."""
+
+    def __init__(self, network: nn.Module, size: int):
+        super().__init__()
+        self.network, self.size = network, size
+
+    def start(self, source: torch.Tensor, source_lengths: torch.Tensor):
+        return self.network.start(source, source_lengths)
+
+    def step(self, state, tokens: torch.Tensor):
+        logits, state, attention = self.network.step(state, tokens)
+        return logits.masked_fill(torch.arange(logits.shape[-1], device=logits.device) >= self.size,
+                                  float("-inf")), state, attention  # fmt: skip
+
+    def reorder(self, state, index: torch.Tensor):
+        return self.network.reorder(state, index)
+
+
+class Translator(L.LightningModule):
+    """Trains `network` on `target[:, :-1] -> target[:, 1:]`; validation decodes greedily, test with the beam.
+
+    Detokenizing needs the target tokenizer: the DataModule's `decode_target` (or `detokenize=` here).
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        lr: float = 1e-3,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+        label_smoothing: float = 0.1,
+        teacher_forcing: float = 1.0,
+        beam_size: int = 4,
+        length_penalty: float = 1.0,
+        max_length: int = 128,
+        max_length_ratio: float = 2.0,
+        pad_id: int = 0,
+        bos_id: int = 2,
+        eos_id: int = 3,
+        nonfinite_loss: str = "error",
+    ):
+        super().__init__()
+        if not isinstance(network, Seq2SeqNetwork):
+            raise ArgumentError("network", type(network).__name__, "a Seq2SeqNetwork (models/contracts.py)")
+        require_positive(lr=lr, beam_size=beam_size, max_length=max_length, max_length_ratio=max_length_ratio)
+        require_fraction(label_smoothing=label_smoothing)
+        if (
+            isinstance(teacher_forcing, bool)
+            or not isinstance(teacher_forcing, int | float)
+            or not (0 <= teacher_forcing <= 1)
+        ):
+            raise ArgumentError(
+                "teacher_forcing", teacher_forcing, "a ratio in [0, 1] (1: always the reference)"
+            )
+        if length_penalty < 0:
+            raise ArgumentError("length_penalty", length_penalty, "a number >= 0 (0: no length penalty)")
+        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
+        check_optimizer("optimizer", optimizer)
+        self.save_hyperparameters(ignore=["network", "optimizer", "scheduler"], logger=False)
+        self.network, self.optimizer, self.scheduler = network, optimizer, scheduler
+        self.detokenize = None  # ids -> sentences; set in setup() from the DataModule
+        self.target_vocab_size: int | None = None  # the tokenizer's size, if below the output layer's
+        self.skipped_steps = 0
+        for stage in ("val", "test"):
+            setattr(self, f"{stage}_bleu", SacreBLEUScore(tokenize="13a"))
+            setattr(self, f"{stage}_chrf", CHRFScore())
+            setattr(self, f"{stage}_exact", MeanMetric())
+            setattr(self, f"{stage}_token_acc", MeanMetric())
+            setattr(self, f"{stage}_perplexity", Perplexity(ignore_index=pad_id))
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.detokenize is None and datamodule is not None:
+            self.detokenize = datamodule.decode_target
+            self.target_vocab_size = datamodule.target_vocab_size
+
+    def forward(self, source: torch.Tensor, source_lengths: torch.Tensor, target_in: torch.Tensor):
+        """Teacher-forced logits `(N, T, V)` and cross-attention weights."""
+        return self.network(source, source_lengths, target_in)
+
+    def _loss(self, batch: dict, teacher_forcing: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        target_in, labels = batch["target"][:, :-1], batch["target"][:, 1:]
+        logits, _ = self.network(batch["source"], batch["source_lengths"], target_in, teacher_forcing)
+        loss = F.cross_entropy(
+            logits.float().transpose(1, 2),
+            labels,
+            ignore_index=self.hparams.pad_id,
+            label_smoothing=self.hparams.label_smoothing,
+        )
+        return loss, logits
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        loss, _ = self._loss(batch, self.hparams.teacher_forcing)
+        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss, batch_idx):
+            return None
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["source"]))
+        return loss
+
+    def decode_length(self, source_lengths: torch.Tensor) -> int:
+        """The most tokens decoded for a batch: `max_length_ratio` x its longest source + 10, capped."""
+        longest = int(source_lengths.max())
+        return min(self.hparams.max_length, int(self.hparams.max_length_ratio * longest) + 10)
+
+    @torch.no_grad()
+    def translate_ids(
+        self, source: torch.Tensor, source_lengths: torch.Tensor, beam_size: int = 1, nbest: int = 1,
+        length_penalty: float | None = None,
+    ) -> list[list[Hypothesis]]:  # fmt: skip
+        """The `nbest` best hypotheses of each source row; beam 1 is greedy decoding."""
+        hp = self.hparams
+        max_length = self.decode_length(source_lengths)
+        network = self.network
+        if self.target_vocab_size is not None and self.target_vocab_size < network.target_vocab_size:
+            network = LimitedVocabulary(network, self.target_vocab_size)
+        if beam_size == 1 and nbest == 1:
+            found = greedy_decode(network, source, source_lengths, max_length, hp.bos_id, hp.eos_id)
+            return [[hypothesis] for hypothesis in found]
+        penalty = hp.length_penalty if length_penalty is None else length_penalty
+        return beam_search(network, source, source_lengths, beam_size, max_length, hp.bos_id,
+                           hp.eos_id, length_penalty=penalty, nbest=nbest)  # fmt: skip
+
+    def _evaluate(self, batch: dict, stage: str, beam_size: int) -> None:
+        loss, logits = self._loss(batch)
+        labels = batch["target"][:, 1:]
+        real = labels != self.hparams.pad_id
+        correct = (logits.argmax(-1) == labels) & real
+        n = len(batch["source"])
+        getattr(self, f"{stage}_token_acc").update(correct.sum() / real.sum(), weight=real.sum())
+        getattr(self, f"{stage}_perplexity").update(logits.float(), labels)
+        self.log(f"{stage}/loss", loss, batch_size=n, sync_dist=True)
+
+        if self.detokenize is None:
+            raise RuntimeError("Translator needs a detokenizer: train it with a TranslationDataModule")
+        best = [found[0] for found in self.translate_ids(batch["source"], batch["source_lengths"], beam_size)]
+        predictions = self.detokenize([hypothesis.tokens for hypothesis in best])
+        references = list(batch["target_text"])
+        getattr(self, f"{stage}_bleu").update(predictions, [[ref] for ref in references])
+        getattr(self, f"{stage}_chrf").update(predictions, [[ref] for ref in references])
+        exact = torch.tensor([p.strip() == r.strip() for p, r in zip(predictions, references, strict=True)])
+        getattr(self, f"{stage}_exact").update(exact.float().to(self.device))
+
+    def _log_epoch(self, stage: str) -> None:
+        # compute() syncs the states across DDP ranks: every example counted once
+        scores = {
+            "bleu": 100 * getattr(self, f"{stage}_bleu").compute(),
+            "chrf": 100 * getattr(self, f"{stage}_chrf").compute(),
+            "exact_match": getattr(self, f"{stage}_exact").compute(),
+            "token_acc": getattr(self, f"{stage}_token_acc").compute(),
+            "perplexity": getattr(self, f"{stage}_perplexity").compute(),
+        }
+        for name, value in scores.items():
+            self.log(f"{stage}/{name}", value.float(), prog_bar=name in ("bleu", "exact_match"))
+        for name in ("bleu", "chrf", "exact", "token_acc", "perplexity"):
+            getattr(self, f"{stage}_{name}").reset()
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "val", beam_size=1)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "test", beam_size=self.hparams.beam_size)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def configure_optimizers(self):
+        return single_optimizer(self, self.optimizer, self.scheduler, default=torch.optim.AdamW)
