@@ -3,10 +3,8 @@
 import hashlib
 import json
 import logging
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import lightning as L
 import numpy as np
@@ -14,6 +12,7 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from flik_lab.data.atomic_files import write_atomic
 from flik_lab.data.epoch_batches import loader_generator
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
@@ -27,17 +26,6 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the tokenizer or the cache files change
 SPLIT_NAMES = ("train", "val", "test")
 META = "meta.json"  # written last: its presence marks a complete cache folder
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """`write(file)` into a temporary file next to `path`, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as file:
-            write(file)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _save_split(folder: Path, name: str, tokenizer: Tokenizer, reviews: list[tuple[str, int]]) -> None:

@@ -12,8 +12,8 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from flik_lab.data.atomic_files import write_atomic
 from flik_lab.data.epoch_batches import loader_generator
-from flik_lab.data.imdb import write_atomic
 from flik_lab.data.parallel import numbers
 from flik_lab.data.parallel.batching import PairSplit, pair_collate
 from flik_lab.data.parallel.sources import (
