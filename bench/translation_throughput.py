@@ -124,6 +124,7 @@ def train_plain(network: torch.nn.Module, name: str, batches: list[dict], args, 
         if i == warmup:
             sync(args.device)
             start = time.perf_counter()
+        seen += target_tokens(batch) if i >= warmup else 0  # counted on the host: no sync per step
         batch = to_device(batch, args.device)
         target = batch["target"]
         logits, _ = network(batch["source"], batch["source_lengths"], target[:, :-1])
@@ -133,7 +134,6 @@ def train_plain(network: torch.nn.Module, name: str, batches: list[dict], args, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), CLIP)
         opt.step()
-        seen += target_tokens(batch) if i >= warmup else 0
     sync(args.device)
     return seen / (time.perf_counter() - start) if start is not None else float("nan")
 
@@ -168,7 +168,7 @@ def decode_pass(network, batches: list[dict], args, beam: int) -> tuple[float, l
     start, found = time.perf_counter(), []
     for batch in batches:
         source, lengths = batch["source"].to(args.device), batch["source_lengths"].to(args.device)
-        cap = min(MAX_DECODE, int(DECODE_RATIO * int(lengths.max())) + 10)
+        cap = min(MAX_DECODE, int(DECODE_RATIO * int(batch["source_lengths"].max())) + 10)
         if beam == 1:
             found += greedy_decode(network, source, lengths, cap, BOS_ID, EOS_ID)
         else:
@@ -217,6 +217,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda but no CUDA device is available")
+    if args.beam < 2:
+        parser.error(f"--beam {args.beam}: beam 1 is greedy decoding, timed anyway; give 2 or more")
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -279,6 +281,8 @@ def main() -> None:
             for beam, hyps in found.items()
         }  # fmt: skip
         length = {beam: np.mean([len(h.tokens) + 1 for h in hyps]) for beam, hyps in found.items()}
+        spread = "; ".join(f"beam {b}: " + ", ".join(f"{x:,.1f}" for x in v) for b, v in runs.items())
+        progress(f"{name} decoding sent/s per repeat: {spread}")
         decoding[name] = {"speed": {b: statistics.median(v) for b, v in runs.items()}, "exact": exact,
                           "length": length}  # fmt: skip
 
@@ -306,6 +310,9 @@ def main() -> None:
     for name in networks:
         p, f = statistics.median(speed[name, "plain"]), statistics.median(speed[name, "flik"])
         print(f"| {short} | {name} | {p:,.0f} | {f:,.0f} | **{f / p:.3f}** |")
+    for name in networks:  # the spread says how much the machine's load moved the medians
+        runs = [f"{p:,.0f}/{f:,.0f}" for p, f in zip(speed[name, "plain"], speed[name, "flik"], strict=True)]
+        print(f"{name} repeats (plain/flik-lab tok/s): {', '.join(runs)}")
 
     steps = args.decode_train_steps
     trained = f"briefly trained ({steps} plain-loop steps)" if steps else "untrained"
