@@ -107,3 +107,22 @@ def warmup_linear(
 ) -> LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then a straight line from lr down to `min_lr_ratio` x lr."""
     return _warmup_then(optimizer, total_steps, warmup_steps, min_lr_ratio, lambda p: 1 - p)
+
+
+def linear_decay(
+    optimizer: Optimizer, total_steps: int, constant_fraction: float = 0.5, min_lr_ratio: float = 0.0
+) -> LambdaLR:
+    """CycleGAN's schedule: lr constant for the first `constant_fraction` of the training steps, then a
+    straight line down to `min_lr_ratio` x lr at the last step. "Decay after epoch N of M" is N / M: the
+    paper's 100 constant + 100 decaying epochs are 0.5 (a fraction, so any run length keeps the shape)."""
+    if isinstance(constant_fraction, bool) or not 0 <= constant_fraction < 1:
+        raise ArgumentError("constant_fraction", constant_fraction, "a number in [0, 1)")
+    if not 0 <= min_lr_ratio <= 1:
+        raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
+    constant_steps = int(constant_fraction * total_steps)
+
+    def factor(step: int) -> float:
+        progress = min(1.0, max(0, step - constant_steps) / max(1, total_steps - constant_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * (1 - progress)
+
+    return LambdaLR(optimizer, factor)

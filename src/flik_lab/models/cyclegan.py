@@ -1,0 +1,238 @@
+"""CycleGAN (Zhu et al. 2017) as a LightningModule: unpaired translation A <-> B, manual optimization."""
+
+from collections.abc import Iterator
+from contextlib import nullcontext
+from functools import partial
+from itertools import chain
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.image_pool import ImagePool
+from flik_lab.models.optimization import (
+    OptimizerFactory,
+    SchedulerFactory,
+    build_optimizer,
+    build_scheduler,
+    check_optimizer,
+)
+from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
+from flik_lab.utils.lightning_internals import find_unused_parameters
+
+# as in gan.py: "find" toggles the network a backward pass does not train and lets DDP search for unused
+# parameters; "touch" toggles nothing and adds a zero-weighted term that reaches every parameter
+UNUSED_PARAMETERS = ("find", "touch")
+DIRECTIONS = ("a2b", "b2a")
+CYCLEGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # the paper's; without `optimizer_*`
+
+
+def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Least-squares GAN loss (Mao et al. 2017): mean (D(x) - target)^2 over every patch."""
+    return F.mse_loss(logits, torch.full_like(logits, target))
+
+
+class CycleGAN(L.LightningModule):
+    """Generators G: A -> B and F: B -> A, discriminators D_A (real A vs F(b)) and D_B (real B vs G(a)).
+
+    G and F minimise LSGAN + lambda_cycle x (|F(G(a)) - a| + |G(F(b)) - b|) + lambda_cycle x lambda_identity
+    x (|G(b) - b| + |F(a) - a|); the discriminators see generated images through history pools.
+    """
+
+    def __init__(
+        self,
+        generator_ab: nn.Module,
+        generator_ba: nn.Module,
+        discriminator_a: nn.Module,
+        discriminator_b: nn.Module,
+        lr: float = 2e-4,
+        optimizer_g: OptimizerFactory | None = None,
+        optimizer_d: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+        lambda_cycle: float = 10.0,
+        lambda_identity: float = 0.5,
+        pool_size: int = 50,
+        grad_clip_norm: float | None = None,
+        unused_parameters: str = "find",
+        nonfinite_loss: str = "error",
+        content_classifier: nn.Module | None = None,
+    ):
+        super().__init__()
+        require_positive(lr=lr)
+        for name, value in (("lambda_cycle", lambda_cycle), ("lambda_identity", lambda_identity)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ArgumentError(name, value, "a weight of 0 or more")
+        check_optimizer("optimizer_g", optimizer_g)
+        check_optimizer("optimizer_d", optimizer_d)
+        if grad_clip_norm is not None:
+            require_positive(grad_clip_norm=grad_clip_norm)
+        require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
+        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
+        self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # checks pool_size; not saved
+        self.save_hyperparameters(
+            ignore=[
+                "generator_ab", "generator_ba", "discriminator_a", "discriminator_b",
+                "optimizer_g", "optimizer_d", "scheduler", "content_classifier",
+            ],
+            logger=False,
+        )  # fmt: skip
+        self.optimizer_g, self.optimizer_d, self.scheduler = optimizer_g, optimizer_d, scheduler
+        self.automatic_optimization = False  # two optimizers; Lightning's clipping is ours to do
+        self.generator_ab, self.generator_ba = generator_ab, generator_ba
+        self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b
+        # a frozen digit classifier: "content kept" = it gives a translated image the source's label
+        self.content_classifier = content_classifier
+        if content_classifier is not None:
+            content_classifier.eval().requires_grad_(False)
+        self.eval_metrics = nn.ModuleDict(
+            {name: MeanMetric() for name in ("cycle_a", "cycle_b", "content_a2b", "content_b2a")}
+        )
+        self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.unused_parameters == "find":
+            # each backward pass leaves the other pair of networks without gradients: DDP's reducer must
+            # look for unused parameters (Lightning #20328); set before the model is wrapped
+            find_unused_parameters(self.trainer.strategy)
+
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        return chain(self.generator_ab.parameters(), self.generator_ba.parameters())
+
+    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
+        return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
+
+    def forward(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """Translate images of domain A to B (`a2b`, G) or B to A (`b2a`, F)."""
+        require_choice("direction", direction, DIRECTIONS)
+        return (self.generator_ab if direction == "a2b" else self.generator_ba)(images)
+
+    def configure_optimizers(self):
+        lr = self.hparams.lr
+        opt_g = build_optimizer(self.optimizer_g, self.generator_parameters(), lr, CYCLEGAN_ADAM)
+        opt_d = build_optimizer(self.optimizer_d, self.discriminator_parameters(), lr, CYCLEGAN_ADAM)
+        if self.scheduler is None:
+            return opt_g, opt_d
+        steps = self.trainer.estimated_stepping_batches  # batches: each optimizer steps once per batch
+        return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
+
+    def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
+        """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its networks
+        trainable; no step when the loss is not finite and `nonfinite_loss=skip`."""
+        toggled = (
+            self.toggled_optimizer(optimizer) if self.hparams.unused_parameters == "find" else nullcontext()
+        )
+        with toggled:
+            loss = loss_fn()
+            if take_step(self, name, loss, self.hparams.nonfinite_loss, batch_idx):
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+                if self.hparams.grad_clip_norm is not None:
+                    self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
+                optimizer.step()
+        return loss.detach()
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real_a, real_b = batch["a"], batch["b"]
+        opt_g, opt_d = self.optimizers()
+        lambda_cycle, lambda_identity = self.hparams.lambda_cycle, self.hparams.lambda_identity
+        fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+        terms = {}
+
+        def g_loss() -> torch.Tensor:  # the paper's order: G and F first, against the current D's
+            adversarial = lsgan_loss(self.discriminator_b(fake_b), 1.0) + lsgan_loss(
+                self.discriminator_a(fake_a), 1.0
+            )
+            # "F(G(x)) ~ x and G(F(y)) ~ y", in L1
+            terms["cycle"] = F.l1_loss(self.generator_ba(fake_b), real_a) + F.l1_loss(
+                self.generator_ab(fake_a), real_b
+            )
+            loss = adversarial + lambda_cycle * terms["cycle"]
+            if lambda_identity > 0:  # a generator fed its own target domain should leave it unchanged
+                terms["identity"] = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(
+                    self.generator_ba(real_a), real_a
+                )
+                loss = loss + lambda_cycle * lambda_identity * terms["identity"]
+            return loss
+
+        def d_loss() -> torch.Tensor:  # 0.5 x LSGAN per discriminator, as the paper halves D's rate
+            pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
+            loss_a = lsgan_loss(self.discriminator_a(real_a), 1.0) + lsgan_loss(
+                self.discriminator_a(pooled_a), 0.0
+            )
+            loss_b = lsgan_loss(self.discriminator_b(real_b), 1.0) + lsgan_loss(
+                self.discriminator_b(pooled_b), 0.0
+            )
+            loss = 0.5 * (loss_a + loss_b)
+            if self.hparams.unused_parameters == "touch":  # G and F get zero gradients instead of none
+                loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
+            return loss
+
+        loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)
+        loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
+        for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
+            scheduler.step()
+        if self._writes_logs_this_batch():
+            metrics = {"train/loss_g": loss_g, "train/loss_d": loss_d, "train/cycle": terms["cycle"].detach()}
+            if "identity" in terms:
+                metrics["train/identity"] = terms["identity"].detach()
+            self.log_dict(metrics, prog_bar=True)
+
+    def _writes_logs_this_batch(self) -> bool:
+        """Whether Lightning writes step metrics after this batch (every `log_every_n_steps` batches); as
+        in gan.py, logging on the other batches costs time for values that are dropped."""
+        every = self.trainer.log_every_n_steps
+        batch = self.global_step // 2  # two optimizer steps per batch, both taken
+        return bool(self.trainer.fast_dev_run) or (every > 0 and batch % every == 0)
+
+    def _evaluate(self, batch) -> None:
+        """Update the eval metrics with the real rows of `batch` (`valid_a` / `valid_b` masks: the shorter
+        domain's rows cycle to fill its batches)."""
+        real_a, real_b = batch["a"], batch["b"]
+        valid_a = batch.get("valid_a", torch.ones(len(real_a), dtype=torch.bool, device=real_a.device))
+        valid_b = batch.get("valid_b", torch.ones(len(real_b), dtype=torch.bool, device=real_b.device))
+        fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+        metrics = self.eval_metrics
+        # per image: mean |F(G(a)) - a| and mean |G(F(b)) - b|
+        metrics["cycle_a"].update((self.generator_ba(fake_b) - real_a).abs().flatten(1).mean(1)[valid_a])
+        metrics["cycle_b"].update((self.generator_ab(fake_a) - real_b).abs().flatten(1).mean(1)[valid_b])
+        if self.content_classifier is None:
+            return
+        for fake, label, valid, name in (
+            (fake_b, batch.get("label_a"), valid_a, "content_a2b"),
+            (fake_a, batch.get("label_b"), valid_b, "content_b2a"),
+        ):
+            if label is None:
+                continue
+            keep = valid & (label >= 0)
+            if keep.any():
+                predicted = self.content_classifier(fake[keep].float()).argmax(1)
+                metrics[name].update((predicted == label[keep]).float())
+
+    def _log_eval(self, stage: str) -> None:
+        metrics = self.eval_metrics
+        values = {}
+        if metrics["cycle_a"].update_called or metrics["cycle_b"].update_called:
+            # the two directions' means, each over its domain's images: domains of different sizes weigh alike
+            values[f"{stage}/cycle_l1"] = 0.5 * (metrics["cycle_a"].compute() + metrics["cycle_b"].compute())
+        for name in ("content_a2b", "content_b2a"):
+            if metrics[name].update_called:
+                values[f"{stage}/{name}"] = metrics[name].compute()
+        if values:
+            self.log_dict(values, prog_bar=stage == "val")
+        for metric in metrics.values():
+            metric.reset()
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._evaluate(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._evaluate(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
