@@ -24,7 +24,7 @@ train: install
 	$(BIN)/flik-lab train $(ARGS)
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not multiprocess"

@@ -10,13 +10,16 @@ import hydra
 import pytest
 import torch
 from omegaconf import OmegaConf
+from PIL import Image
 
 from flik_lab.commands.eval import evaluate
 from flik_lab.commands.explain import explain
 from flik_lab.commands.latent_arithmetic import latent_arithmetic
 from flik_lab.commands.latent_interpolate import interpolate_latents
 from flik_lab.commands.sample import sample
+from flik_lab.commands.stylize import stylize
 from flik_lab.commands.translate import translate
+from flik_lab.data.typeset_digits import render_typeset_digits
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.models.gan import GAN
 from flik_lab.models.mnist_classifier import load_pretrained
@@ -35,6 +38,22 @@ TINY_NUMBERS = [
     "test=false",
     "model.network.embed_dim=8",
     "model.network.hidden_size=8",
+]
+
+
+TINY_CYCLEGAN = [
+    "experiment=cyclegan_digits",
+    "debug=tiny",
+    "trainer.limit_train_batches=1",
+    "test=false",
+    "model.generator_ab.width=4",
+    "model.generator_ab.num_blocks=1",
+    "model.discriminator_a.width=4",
+    "data.val_size=50",
+    "data.test_size=50",
+    "data.eval_batch_size=50",
+    "callbacks.style_transfer_scores=null",
+    "callbacks.model_checkpoint.monitor=null",
 ]
 
 
@@ -82,11 +101,10 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
     train(compose_config("train", text_run, ["debug=tiny", "trainer.limit_train_batches=1", *text]))
     translation_run = root / "translation"
     translation = ["experiment=translate_numbers_rnn", f"data.data_dir={root / 'numbers'}", *TINY_NUMBERS]
-    train(
-        compose_config(
-            "train", translation_run, ["debug=tiny", "trainer.limit_train_batches=1", *translation]
-        )
-    )
+    translation += ["debug=tiny", "trainer.limit_train_batches=1"]
+    train(compose_config("train", translation_run, translation))
+    cyclegan_run = root / "cyclegan"
+    train(compose_config("train", cyclegan_run, [*TINY_CYCLEGAN, f"paths.data_dir={root / 'digits'}"]))
     tiny = [
         "model.generator.width=4",
         "model.discriminator.width=4",
@@ -97,6 +115,7 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
         "gan": trained_gan / "checkpoints" / "last.ckpt",
         "text": text_run / "checkpoints" / "last.ckpt",
         "translation": translation_run / "checkpoints" / "last.ckpt",
+        "cyclegan": cyclegan_run / "checkpoints" / "last.ckpt",
         "celeba_gan": _built(["experiment=gan_celeba", *tiny[:3]], root / "celeba_gan" / "last.ckpt"),
         "classifier": _built(["experiment=celeba_attributes", tiny[3]], root / "clf" / "last.ckpt",
                              CelebADataModule={"attr_names": CELEBA_ATTRS}),
@@ -118,6 +137,13 @@ def _explain(out, path, ckpts, extra=()):
 
 def _translate(out, path, ckpts, extra=()):
     return translate(compose_config("translate", out, [f"ckpt_path={path}", "text=siebzehn", *extra]))
+
+
+def _stylize(out, path, ckpts, extra=()):
+    image = out / "digit.png"
+    if not image.exists():
+        Image.fromarray(render_typeset_digits([7])[0]).save(image)
+    return stylize(compose_config("stylize", out, [f"ckpt_path={path}", f"input={image}", *extra]))
 
 
 def _interpolate(out, path, ckpts, extra=()):
@@ -156,6 +182,7 @@ COMMANDS: dict[str, tuple[str, Callable]] = {
     "eval": ("gan", _eval),
     "explain": ("text", _explain),
     "translate": ("translation", _translate),
+    "stylize": ("cyclegan", _stylize),
     "interpolate": ("gan", _interpolate),
     "arithmetic": ("gan", _arithmetic),
     "arithmetic_classifier": ("classifier", _classifier),

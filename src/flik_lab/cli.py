@@ -24,6 +24,10 @@ COMMANDS = {
         "flik_lab.commands.translate",
         'n-best translations and cross-attention: ckpt_path=... text="..." | input=file.txt',
     ),
+    "stylize": (
+        "flik_lab.commands.stylize",
+        "images turned into the other domain by a CycleGAN: ckpt_path=... input=<image|folder> direction=a2b",
+    ),
     "tune": (
         "flik_lab.commands.tune",
         "Optuna search over train runs, with pruning: hparams_search=gan_fid [n_trials=N] [study_dir=...]",

@@ -27,7 +27,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     model = model_from_checkpoint(ckpt, source, cfg.trusted_targets)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(data_cfg)
     loggers = instantiate_group(cfg.logger)
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers)
+    callbacks = instantiate_group(cfg.callbacks, "callbacks")
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers, callbacks=callbacks)
     trainer.test(model, datamodule=datamodule)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     out = Path(cfg.paths.output_dir) / "metrics.json"

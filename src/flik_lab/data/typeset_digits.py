@@ -24,7 +24,7 @@ FONT_FILES = (  # in matplotlib's mpl-data/fonts/ttf: sans, serif, mono and STIX
 )  # fmt: skip
 BOX = 20 / 28  # MNIST fits each digit in a 20x20 box of the 28x28 image, then centres its mass
 MAX_ROTATION = 12.0  # degrees, either way
-SCALE = (0.8, 1.05)  # of the box's side, for the longer side of the digit
+SCALE = (0.85, 1.0)  # of the box's side, for the longer side of the digit (outline stroke included)
 SHIFT = 1.0  # pixels (at 28x28), either way, after centring the mass
 STROKE = (0.3, 1.6)  # extra outline width in pixels (at 28x28): from thin print to a thick pen
 
@@ -63,8 +63,8 @@ def _render_one(font: int, digit: int, size: int, scale: float, angle: float, sh
     path, points = _glyph(font, digit)
     rotate = Affine2D().rotate_deg(angle)
     points = rotate.transform(points)
-    factor = scale * BOX * size / (points.max(0) - points.min(0)).max()
     stroke = stroke * size / 28
+    factor = (scale * BOX * size - stroke) / (points.max(0) - points.min(0)).max()  # the stroke included
     place = rotate + Affine2D().scale(factor).translate(size / 2, size / 2)
     image = _draw(path, place, size, stroke)
     mass = image.sum()
@@ -91,7 +91,11 @@ def render_typeset_digits(labels, size: int = 28, seed: int = 0) -> np.ndarray:
     for i, digit in enumerate(labels.tolist()):
         rng = np.random.default_rng([seed, i])  # per image: a prefix of the labels gives a prefix of images
         font = int(rng.integers(len(FONT_FILES)))
-        scale, angle, stroke = rng.uniform(*SCALE), rng.uniform(-MAX_ROTATION, MAX_ROTATION), rng.uniform(*STROKE)
+        scale, angle, stroke = (
+            rng.uniform(*SCALE),
+            rng.uniform(-MAX_ROTATION, MAX_ROTATION),
+            rng.uniform(*STROKE),
+        )
         image = _render_one(font, digit, size, scale, angle, rng.uniform(-SHIFT, SHIFT, 2), stroke)
         out[i] = np.round(np.clip(image, 0, 1) * 255)
     return out

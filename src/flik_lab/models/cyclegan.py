@@ -16,6 +16,7 @@ from flik_lab.models.image_pool import ImagePool
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
+    batches_of_run,
     build_optimizer,
     build_scheduler,
     check_optimizer,
@@ -115,7 +116,7 @@ class CycleGAN(L.LightningModule):
         opt_d = build_optimizer(self.optimizer_d, self.discriminator_parameters(), lr, CYCLEGAN_ADAM)
         if self.scheduler is None:
             return opt_g, opt_d
-        steps = self.trainer.estimated_stepping_batches  # batches: each optimizer steps once per batch
+        steps = batches_of_run(self.trainer, optimizer_steps_per_batch=2)  # schedules step once a batch
         return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
 
     def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:

@@ -14,6 +14,7 @@ from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
+    batches_of_run,
     build_optimizer,
     build_scheduler,
     check_optimizer,
@@ -102,7 +103,7 @@ class GAN(L.LightningModule):
         )
         if self.scheduler is None:
             return opt_g, opt_d
-        steps = self.trainer.estimated_stepping_batches  # batches: each scheduler steps once per batch
+        steps = batches_of_run(self.trainer, optimizer_steps_per_batch=2)  # schedules step once a batch
         return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
 
     def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:

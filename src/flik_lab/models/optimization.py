@@ -55,6 +55,16 @@ def build_scheduler(
     return None if factory is None else factory(optimizer, total_steps=int(total_steps))
 
 
+def batches_of_run(trainer, optimizer_steps_per_batch: int = 1) -> int:
+    """The training batches a run takes, which sizes a schedule stepped once per batch. Lightning's
+    estimate is min(epochs x batches, `max_steps`), and `max_steps` counts optimizer steps: a manually
+    optimized GAN takes two per batch, so its runs end after `max_steps / 2` batches."""
+    total = trainer.estimated_stepping_batches
+    if trainer.max_steps == -1 or optimizer_steps_per_batch == 1:
+        return total
+    return min(total, math.ceil(trainer.max_steps / optimizer_steps_per_batch))
+
+
 def single_optimizer(
     module: LightningModule,
     factory: OptimizerFactory | None,

@@ -85,6 +85,15 @@ class TranslateSchema(CheckpointRunSchema):
 
 
 @dataclass
+class StylizeSchema(CheckpointRunSchema):
+    input: str = MISSING
+    direction: str = "a2b"
+    output: str = "stylized"
+    grid: str = "stylized_grid.png"
+    batch_size: int = 32
+
+
+@dataclass
 class LatentInterpolateSchema(CheckpointRunSchema):
     method: str = "slerp"
     steps: int = 10
@@ -160,6 +169,7 @@ def register_schemas() -> None:
     store.store(name="sample_schema", node=SampleSchema)
     store.store(name="explain_schema", node=ExplainSchema)
     store.store(name="translate_schema", node=TranslateSchema)
+    store.store(name="stylize_schema", node=StylizeSchema)
     store.store(name="latent_interpolate_schema", node=LatentInterpolateSchema)
     store.store(name="latent_arithmetic_schema", node=LatentArithmeticSchema)
     store.store(name="tune_schema", node=TuneSchema)

@@ -1,0 +1,77 @@
+"""Validation/test scores of an image-to-image translator that need the data: target style and FID.
+
+*Target style reached*: a domain classifier trained on the real A and B training images (cached) puts the
+translated image in the target domain. *FID* (digits only): the translated images against the real ones
+of the target domain, in the shipped MNIST classifier's feature space.
+"""
+
+import lightning as L
+import torch
+from torchmetrics import MeanMetric
+
+from flik_lab.metrics.domain_classifier import DomainClassifier, cached_domain_classifier
+from flik_lab.metrics.fid import mnist_fid
+
+DIRECTIONS = ("a2b", "b2a")
+TRAIN_IMAGES = 5000  # per domain, drawn by seed, that the domain classifier is fitted on (CelebA has 160k)
+
+
+class StyleTransferScores(L.Callback):
+    """Logs `<stage>/style_a2b`, `style_b2a` and, for 28x28 digits, `fid_a2b`, `fid_b2a`."""
+
+    def __init__(self, fid: bool = True, classifier_epochs: int = 5):
+        self.fid, self.classifier_epochs = fid, classifier_epochs
+        self.classifier: DomainClassifier | None = None
+        self.scores: dict[str, object] = {}
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # here, not in an evaluation hook: those run under inference mode, where nothing can be fitted
+        data = trainer.datamodule
+        if self.classifier is None:
+            a, b = (data.train_images(domain, limit=TRAIN_IMAGES).cpu() for domain in "ab")
+            self.classifier = cached_domain_classifier(a, b, data.cache_dir(), epochs=self.classifier_epochs)
+
+    def _prepare(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        data = trainer.datamodule
+        self.classifier.to(pl_module.device)
+        self.scores = {f"style_{d}": MeanMetric().to(pl_module.device) for d in DIRECTIONS}
+        if self.fid and data.channels == 1 and data.image_size == 28:
+            self.scores |= {f"fid_{d}": mnist_fid().to(pl_module.device) for d in DIRECTIONS}
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._prepare(trainer, pl_module)
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._prepare(trainer, pl_module)
+
+    @torch.no_grad()
+    def _update(self, pl_module: L.LightningModule, batch: dict) -> None:
+        valid = {d: batch.get(f"valid_{d}", torch.ones(len(batch[d]), dtype=torch.bool)) for d in "ab"}
+        real_a, real_b = batch["a"][valid["a"]], batch["b"][valid["b"]]
+        fake_b, fake_a = pl_module(real_a, direction="a2b"), pl_module(real_b, direction="b2a")
+        self.scores["style_a2b"].update(self.classifier.says_b(fake_b).float())
+        self.scores["style_b2a"].update((~self.classifier.says_b(fake_a)).float())
+        if "fid_a2b" in self.scores:
+            self.scores["fid_a2b"].update(real_b.double(), real=True)
+            self.scores["fid_a2b"].update(fake_b.double(), real=False)
+            self.scores["fid_b2a"].update(real_a.double(), real=True)
+            self.scores["fid_b2a"].update(fake_a.double(), real=False)
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if not trainer.sanity_checking:
+            self._update(pl_module, batch)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        self._update(pl_module, batch)
+
+    def _log(self, pl_module: L.LightningModule, stage: str) -> None:
+        for name, metric in self.scores.items():  # compute() sums the states over DDP ranks
+            pl_module.log(f"{stage}/{name}", metric.compute().float(), prog_bar=name.startswith("style"))
+            metric.reset()
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._log(pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._log(pl_module, "test")

@@ -1,0 +1,140 @@
+"""CycleGAN end to end on the digit domains: the scores can tell a translator from a copier, a short run
+trains and is tested, `stylize` reads its checkpoint, and bad inputs are named."""
+
+import pytest
+import torch
+from PIL import Image
+
+from flik_lab.callbacks.style_transfer_scores import StyleTransferScores
+from flik_lab.commands.stylize import stylize
+from flik_lab.data.typeset_digits import render_typeset_digits
+from flik_lab.data.unpaired import UnpairedImageDataModule
+from flik_lab.images import to_unit_range
+from flik_lab.metrics.domain_classifier import domain_accuracy
+from flik_lab.training import train
+
+from .helpers.cli import run_flik_lab
+from .helpers.config import compose_config
+
+pytestmark = pytest.mark.slow
+
+TINY = [
+    "experiment=cyclegan_digits",
+    "debug=tiny",
+    "trainer.limit_train_batches=2",
+    "model.generator_ab.width=8",
+    "model.generator_ab.num_blocks=1",
+    "model.discriminator_a.width=8",
+    "data.val_size=100",
+    "data.test_size=100",
+    "data.eval_batch_size=50",
+]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> UnpairedImageDataModule:
+    data = UnpairedImageDataModule(source="digits", data_dir=str(tmp_path_factory.mktemp("data")),
+                                   val_size=100, test_size=100, eval_batch_size=50)  # fmt: skip
+    data.setup()
+    return data
+
+
+class Copier(torch.nn.Module):
+    """A "translator" that returns its input: content kept, style never reached."""
+
+    def forward(self, images, direction="a2b"):
+        return images
+
+
+class Renderer(torch.nn.Module):
+    """A translator that knows the answer: the typeset rendering of each handwritten digit's label."""
+
+    def __init__(self, labels):
+        super().__init__()
+        self.labels = labels
+
+    def forward(self, images, direction="a2b"):
+        rendered = render_typeset_digits(self.labels[: len(images)].tolist(), seed=99)
+        return to_unit_range(torch.from_numpy(rendered))
+
+
+def _scores(data, translator, batches) -> dict[str, float]:
+    scores = StyleTransferScores(fid=False)
+    trainer = type("T", (), {"datamodule": data})()
+    scores.setup(trainer, translator, "test")
+    translator.device = torch.device("cpu")
+    scores._prepare(trainer, translator)
+    for batch in batches:
+        scores._update(translator, batch)
+    return {name: float(metric.compute()) for name, metric in scores.scores.items()}
+
+
+def test_the_domain_classifier_tells_real_digits_apart_and_the_style_score_can_fail(digits):
+    batches = list(digits.test_dataloader())
+    copier = _scores(digits, Copier(), batches)
+    assert copier["style_a2b"] < 0.15 and copier["style_b2a"] < 0.15, copier  # a copy stays in its domain
+    renderer = _scores(digits, Renderer(batches[0]["label_a"]), batches[:1])
+    assert renderer["style_a2b"] > 0.9, renderer
+    scores = StyleTransferScores(fid=False)
+    scores.setup(type("T", (), {"datamodule": digits})(), None, "test")
+    test_a, test_b = (torch.cat([b[d][b[f"valid_{d}"]] for b in digits.test_dataloader()]) for d in "ab")
+    assert domain_accuracy(scores.classifier, test_a, test_b) > 0.9  # held-out real digits (0.96 measured)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("cyclegan")
+    data_dir = tmp_path_factory.mktemp("cyclegan_data")
+    metrics = train(compose_config("train", run_dir, [*TINY, f"paths.data_dir={data_dir}"]))
+    return run_dir, metrics
+
+
+def test_a_short_run_is_scored_in_both_directions(trained):
+    run_dir, metrics = trained
+    for name in ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a"):
+        assert f"test/{name}" in metrics and metrics[f"test/{name}"] == metrics[f"test/{name}"], name
+    assert [p.name for p in (run_dir / "translations").iterdir()] == ["epoch_000.png"]
+    with Image.open(run_dir / "translations" / "epoch_000.png") as grid:  # 6 rows of 8 digits, 2 px apart
+        assert grid.size == (8 * 30 + 2, 6 * 30 + 2)
+
+
+def test_stylize_writes_each_translation_and_a_grid(trained, tmp_path):
+    run_dir, _ = trained
+    inputs = tmp_path / "typeset"
+    inputs.mkdir()
+    for i, image in enumerate(render_typeset_digits([3, 1, 4], seed=7)):
+        Image.fromarray(image).resize((56, 56)).save(inputs / f"digit_{i}.png")  # resized to 28 by stylize
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    result = run_flik_lab(tmp_path, "stylize", f"ckpt_path={ckpt}", f"input={inputs}", "direction=b2a",
+                          f"hydra.run.dir={tmp_path / 'out'}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for i in range(3):
+        with Image.open(tmp_path / "out" / "stylized" / f"digit_{i}.png") as image:
+            assert image.size == (28, 28)
+    assert (tmp_path / "out" / "stylized_grid.png").is_file()
+
+
+def _stylize(tmp_path, ckpt, *overrides):
+    return stylize(compose_config("stylize", tmp_path, [f"ckpt_path={ckpt}", *overrides]))
+
+
+def test_stylize_names_bad_inputs(trained, trained_gan, tmp_path):
+    run_dir, _ = trained
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+        _stylize(tmp_path, ckpt, f"input={tmp_path / 'nowhere'}")
+    fake = tmp_path / "fake.png"
+    fake.write_text("not a picture")
+    with pytest.raises(ValueError, match=f"{fake} is not a readable image"):
+        _stylize(tmp_path, ckpt, f"input={fake}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no images"):
+        _stylize(tmp_path, ckpt, f"input={tmp_path / 'empty'}")
+    real = tmp_path / "real.png"
+    Image.fromarray(render_typeset_digits([5])[0]).save(real)
+    with pytest.raises(ValueError, match="direction='sideways'"):
+        _stylize(tmp_path, ckpt, f"input={real}", "direction=sideways")
+    gan = trained_gan / "checkpoints" / "last.ckpt"
+    with pytest.raises(ValueError, match="not a CycleGAN checkpoint"):
+        _stylize(tmp_path, gan, f"input={real}")
+    assert not (tmp_path / "stylized").exists()
