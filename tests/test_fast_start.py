@@ -55,7 +55,7 @@ def test_cfg_job_resolve_prints_the_resolved_config(tmp_path):
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("flik-lab ", "train eval sample latent explain tune compare"),
+    [("flik-lab ", "train eval sample latent explain translate stylize tune compare"),
      ("flik-lab latent ", "interpolate arithmetic"), ("flik-lab train debug=t", "debug=tiny"),
      ("flik-lab latent interpolate met", "method=")],
 )  # fmt: skip

@@ -32,9 +32,15 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory) -> UnpairedImageDataModule:
-    data = UnpairedImageDataModule(source="digits", data_dir=str(tmp_path_factory.mktemp("data")),
-                                   val_size=100, test_size=100, eval_batch_size=50)  # fmt: skip
+def data_dir(tmp_path_factory):
+    """One data directory: the domain classifier fitted for the score test is the training run's, cached."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def digits(data_dir) -> UnpairedImageDataModule:
+    data = UnpairedImageDataModule(source="digits", data_dir=str(data_dir), val_size=100, test_size=100,
+                                   eval_batch_size=50)  # fmt: skip
     data.setup()
     return data
 
@@ -82,9 +88,8 @@ def test_the_domain_classifier_tells_real_digits_apart_and_the_style_score_can_f
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, data_dir, digits):
     run_dir = tmp_path_factory.mktemp("cyclegan")
-    data_dir = tmp_path_factory.mktemp("cyclegan_data")
     metrics = train(compose_config("train", run_dir, [*TINY, f"paths.data_dir={data_dir}"]))
     return run_dir, metrics
 

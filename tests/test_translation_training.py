@@ -120,6 +120,8 @@ def test_rnn_attention_crosses_where_german_puts_units_first(trained):
 
 def test_translate_prints_the_nbest_list_and_writes_the_heatmap(trained, tmp_path):
     name, run_dir, _ = trained
+    if name != "rnn":
+        pytest.skip("the command runs the same code for both models: once through the CLI suffices")
     ckpt = _checkpoint(run_dir)
     result = run_flik_lab(tmp_path, "translate", f"ckpt_path={ckpt}", "text=dreihundertsiebenundzwanzig",
                           "beam_size=4", "nbest=3", f"hydra.run.dir={tmp_path / 'one'}")  # fmt: skip
