@@ -1,7 +1,6 @@
 """CycleGAN (Zhu et al. 2017) as a LightningModule: unpaired translation A <-> B, manual optimization."""
 
 from collections.abc import Iterator
-from contextlib import nullcontext
 from functools import partial
 from itertools import chain
 
@@ -11,14 +10,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
+from flik_lab.models.finite_loss import NONFINITE_POLICIES
 from flik_lab.models.image_pool import ImagePool
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
-    batches_of_run,
     build_optimizer,
-    build_scheduler,
     check_optimizer,
 )
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
@@ -114,26 +112,7 @@ class CycleGAN(L.LightningModule):
         lr = self.hparams.lr
         opt_g = build_optimizer(self.optimizer_g, self.generator_parameters(), lr, CYCLEGAN_ADAM)
         opt_d = build_optimizer(self.optimizer_d, self.discriminator_parameters(), lr, CYCLEGAN_ADAM)
-        if self.scheduler is None:
-            return opt_g, opt_d
-        steps = batches_of_run(self.trainer, optimizer_steps_per_batch=2)  # schedules step once a batch
-        return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
-
-    def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
-        """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its networks
-        trainable; no step when the loss is not finite and `nonfinite_loss=skip`."""
-        toggled = (
-            self.toggled_optimizer(optimizer) if self.hparams.unused_parameters == "find" else nullcontext()
-        )
-        with toggled:
-            loss = loss_fn()
-            if take_step(self, name, loss, self.hparams.nonfinite_loss, batch_idx):
-                optimizer.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-                if self.hparams.grad_clip_norm is not None:
-                    self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
-                optimizer.step()
-        return loss.detach()
+        return optimizer_pair(self, opt_g, opt_d, self.scheduler)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real_a, real_b = batch["a"], batch["b"]
@@ -171,8 +150,8 @@ class CycleGAN(L.LightningModule):
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
             return loss
 
-        loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)
-        loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
+        loss_g = optimize_step(self, opt_g, g_loss, "train/loss_g", batch_idx)
+        loss_d = optimize_step(self, opt_d, d_loss, "train/loss_d", batch_idx)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
             scheduler.step()
         if self._writes_logs_this_batch():

@@ -1,6 +1,5 @@
 """The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
 
-from contextlib import nullcontext
 from functools import partial
 
 import lightning as L
@@ -8,15 +7,14 @@ import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.finite_loss import NONFINITE_POLICIES
 from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
-    batches_of_run,
     build_optimizer,
-    build_scheduler,
     check_optimizer,
 )
 from flik_lab.utils.arguments import require_choice, require_positive
@@ -101,26 +99,7 @@ class GAN(L.LightningModule):
         opt_d = build_optimizer(
             self.optimizer_d, self.discriminator.parameters(), self.hparams.lr_d, DCGAN_ADAM
         )
-        if self.scheduler is None:
-            return opt_g, opt_d
-        steps = batches_of_run(self.trainer, optimizer_steps_per_batch=2)  # schedules step once a batch
-        return [opt_g, opt_d], [build_scheduler(self.scheduler, opt, steps) for opt in (opt_g, opt_d)]
-
-    def _optimize(self, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
-        """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its network
-        trainable; no step when the loss is not finite and `nonfinite_loss=skip`."""
-        toggled = (
-            self.toggled_optimizer(optimizer) if self.hparams.unused_parameters == "find" else nullcontext()
-        )
-        with toggled:
-            loss = loss_fn()
-            if take_step(self, name, loss, self.hparams.nonfinite_loss, batch_idx):
-                optimizer.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-                if self.hparams.grad_clip_norm is not None:
-                    self.clip_gradients(optimizer, self.hparams.grad_clip_norm, "norm")
-                optimizer.step()
-        return loss.detach()
+        return optimizer_pair(self, opt_g, opt_d, self.scheduler)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0]
@@ -140,8 +119,8 @@ class GAN(L.LightningModule):
         def g_loss() -> torch.Tensor:
             return generator_loss(kind, self.discriminator(fake))
 
-        loss_d = self._optimize(opt_d, d_loss, "train/loss_d", batch_idx)
-        loss_g = self._optimize(opt_g, g_loss, "train/loss_g", batch_idx)
+        loss_d = optimize_step(self, opt_d, d_loss, "train/loss_d", batch_idx)
+        loss_g = optimize_step(self, opt_g, g_loss, "train/loss_g", batch_idx)
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them

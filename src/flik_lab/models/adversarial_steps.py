@@ -1,0 +1,36 @@
+"""What the two-player modules (GAN, CycleGAN) share: a generator/discriminator optimizer pair with its
+schedules, and one manual optimizer step."""
+
+from contextlib import nullcontext
+
+import lightning as L
+import torch
+from torch.optim import Optimizer
+
+from flik_lab.models.finite_loss import take_step
+from flik_lab.models.optimization import SchedulerFactory, batches_of_run, build_scheduler
+
+
+def optimizer_pair(module: L.LightningModule, opt_g: Optimizer, opt_d: Optimizer,
+                   scheduler: SchedulerFactory | None):  # fmt: skip
+    """`configure_optimizers`' answer: both optimizers, each with its schedule (stepped once per batch)."""
+    if scheduler is None:
+        return opt_g, opt_d
+    steps = batches_of_run(module.trainer, optimizer_steps_per_batch=2)
+    return [opt_g, opt_d], [build_scheduler(scheduler, opt, steps) for opt in (opt_g, opt_d)]
+
+
+def optimize_step(module: L.LightningModule, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
+    """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its networks trainable
+    (`unused_parameters=find`); no step when the loss is not finite and `nonfinite_loss=skip`."""
+    hparams = module.hparams
+    toggled = module.toggled_optimizer(optimizer) if hparams.unused_parameters == "find" else nullcontext()
+    with toggled:
+        loss = loss_fn()
+        if take_step(module, name, loss, hparams.nonfinite_loss, batch_idx):
+            optimizer.zero_grad(set_to_none=True)
+            module.manual_backward(loss)
+            if hparams.grad_clip_norm is not None:
+                module.clip_gradients(optimizer, hparams.grad_clip_norm, "norm")
+            optimizer.step()
+    return loss.detach()
