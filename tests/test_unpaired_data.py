@@ -55,6 +55,8 @@ def test_typeset_digits_are_read_by_the_shipped_classifier():
 
 def test_digits_source_batches(digits):
     assert (digits.channels, digits.image_size, digits.has_labels) == (1, 28, True)
+    images, labels = digits.labelled_train_images("a")
+    assert images.shape == (len(labels), 1, 28, 28) and torch.equal(labels, digits.splits["train"][0].labels)
     assert digits.domain_names == ("handwritten", "typeset")
     for split, (a, b) in digits.splits.items():  # B has A's classes, as many of each, in its own order
         assert torch.equal(torch.bincount(a.labels, minlength=10), torch.bincount(b.labels, minlength=10))
@@ -140,6 +142,8 @@ def test_image_folders_through_the_datamodule(tmp_path):
     assert data.train_images("a").shape == (4, 3, 16, 16) and data.train_images("b", limit=3).shape[0] == 3
     other = UnpairedImageDataModule(source="image_folders", data_dir=str(tmp_path), image_size=32)
     assert data.cache_dir() != other.cache_dir()
+    with pytest.raises(ArgumentError, match="data.source='image_folders'"):  # no labels for CyCADA's term
+        data.labelled_train_images("a")
 
 
 @pytest.mark.parametrize(

@@ -374,6 +374,13 @@ class UnpairedImageDataModule(L.LightningDataModule):
         order = np.random.default_rng([self.seed, 0x7C]).permutation(len(source))[:limit]
         return torch.stack([source.get(int(i))[0] for i in order])
 
+    def labelled_train_images(self, domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """All training images of `domain` and their labels (for CycleGAN's semantic consistency)."""
+        source = self._domain("train", domain)
+        if not self.has_labels:
+            raise ArgumentError("data.source", self.source, "digits: the only source with labels")
+        return source.images, source.labels
+
     def fixed_test_images(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The first `k` test images of each domain (fewer where a domain has fewer): the per-epoch grid."""
         a, b = self._domain("test", "a"), self._domain("test", "b")

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -11,22 +12,27 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 
+def small_cnn(channels: int, outputs: int, width: int = 32) -> nn.Sequential:
+    """Three 3x3 convolutions (two of stride 2) and a linear layer: `(N, C, H, W)` -> `(N, outputs)`."""
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, width, 3, stride=2, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.AdaptiveAvgPool2d(4),  # where in the image a stroke lies matters: keep a 4x4 layout
+        nn.Flatten(),
+        nn.Linear(32 * width, outputs),
+    )
+
+
 class DomainClassifier(nn.Module):
     """Images in [-1, 1] `(N, C, H, W)` -> one logit each; positive means domain B."""
 
     def __init__(self, channels: int, width: int = 32):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(width, width, 3, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.AdaptiveAvgPool2d(4),  # where in the image a stroke lies matters: keep a 4x4 layout
-            nn.Flatten(),
-            nn.Linear(32 * width, 1),
-        )
+        self.net = small_cnn(channels, 1, width)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images).squeeze(-1)
@@ -69,29 +75,42 @@ def domain_accuracy(model: DomainClassifier, images_a: torch.Tensor, images_b: t
     return float(right) / (len(images_a) + len(images_b))
 
 
-def _fingerprint(images_a: torch.Tensor, images_b: torch.Tensor, epochs: int, seed: int) -> str:
+def fingerprint(*tensors: torch.Tensor, settings: str) -> str:
+    """A short hash of the tensors' shapes, a strided sample of their values, and `settings`."""
     digest = hashlib.sha256()
-    for images in (images_a, images_b):
-        digest.update(str(tuple(images.shape)).encode())
-        digest.update(images[:: max(1, len(images) // 64)].float().cpu().numpy().tobytes())
-    digest.update(f"{epochs}-{seed}".encode())
+    for values in tensors:
+        digest.update(str(tuple(values.shape)).encode())
+        digest.update(values[:: max(1, len(values) // 64)].float().cpu().numpy().tobytes())
+    digest.update(settings.encode())
     return digest.hexdigest()[:16]
+
+
+def cached_fit(path: Path, model: nn.Module, fit) -> nn.Module:
+    """`model` with the weights cached at `path`, else those of `fit()` (a fitted model), then cached there;
+    frozen, in eval mode."""
+    if path.is_file():
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model.eval().requires_grad_(False)
+    model = fit()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # DDP ranks may fit side by side
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    return model.eval().requires_grad_(False)
 
 
 def cached_domain_classifier(
     images_a: torch.Tensor, images_b: torch.Tensor, cache_dir: Path, epochs: int = 5, seed: int = 0
 ) -> DomainClassifier:
     """`fit_domain_classifier` once per training data and settings; weights cached in `cache_dir`."""
-    path = Path(cache_dir) / f"domain_classifier-{_fingerprint(images_a, images_b, epochs, seed)}.pt"
-    model = DomainClassifier(images_a.shape[1])
-    if path.is_file():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model.eval().requires_grad_(False)
-    model = fit_domain_classifier(images_a, images_b, epochs=epochs, seed=seed)
-    log.info("domain classifier: %.3f of the real training images in their own domain",
-             domain_accuracy(model, images_a, images_b))  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
-    return model
+    key = fingerprint(images_a, images_b, settings=f"{epochs}-{seed}")
+
+    def fit() -> DomainClassifier:
+        model = fit_domain_classifier(images_a, images_b, epochs=epochs, seed=seed)
+        log.info("domain classifier: %.3f of the real training images in their own domain",
+                 domain_accuracy(model, images_a, images_b))  # fmt: skip
+        return model
+
+    return cached_fit(
+        Path(cache_dir) / f"domain_classifier-{key}.pt", DomainClassifier(images_a.shape[1]), fit
+    )

@@ -19,6 +19,7 @@ from flik_lab.models.optimization import (
     build_optimizer,
     check_optimizer,
 )
+from flik_lab.models.semantic_consistency import LabelClassifier, cached_label_classifier
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
@@ -34,11 +35,22 @@ def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.mse_loss(logits, torch.full_like(logits, target))
 
 
+def shape_loss(translated: torch.Tensor, source: torch.Tensor, window: int) -> torch.Tensor:
+    """L1 between the `window`-pixel average-pooled images: the translation keeps the source's coarse layout
+    (where ink is) and is free below that scale, where style lives (strokes, serifs, texture)."""
+    return F.l1_loss(
+        F.avg_pool2d(translated, window, ceil_mode=True), F.avg_pool2d(source, window, ceil_mode=True)
+    )
+
+
 class CycleGAN(L.LightningModule):
     """Generators G: A -> B and F: B -> A, discriminators D_A (real A vs F(b)) and D_B (real B vs G(a)).
 
     G and F minimise LSGAN + lambda_cycle x (|F(G(a)) - a| + |G(F(b)) - b|) + lambda_cycle x lambda_identity
     x (|G(b) - b| + |F(a) - a|); the discriminators see generated images through history pools.
+    Two optional label-free terms against the cycle's steganography (G hiding the source in faint marks
+    instead of redrawing it): `cycle_noise` (Chu et al. 2017) and `lambda_shape` (see `shape_loss`); and
+    `lambda_semantic`: CyCADA's semantic consistency against label flips (see `_semantic_loss`).
     """
 
     def __init__(
@@ -54,6 +66,11 @@ class CycleGAN(L.LightningModule):
         lambda_cycle: float = 10.0,
         lambda_identity: float = 0.5,
         pool_size: int = 50,
+        cycle_noise: float = 0.0,
+        lambda_shape: float = 0.0,
+        shape_pool: int = 4,
+        lambda_semantic: float = 0.0,
+        pseudo_label_confidence: float | None = 0.9,
         grad_clip_norm: float | None = None,
         unused_parameters: str = "find",
         nonfinite_loss: str = "error",
@@ -61,7 +78,21 @@ class CycleGAN(L.LightningModule):
     ):
         super().__init__()
         require_positive(lr=lr)
-        for name, value in (("lambda_cycle", lambda_cycle), ("lambda_identity", lambda_identity)):
+        if pseudo_label_confidence is not None and (
+            isinstance(pseudo_label_confidence, bool) or not 0 <= pseudo_label_confidence <= 1
+        ):
+            raise ArgumentError(
+                "pseudo_label_confidence", pseudo_label_confidence, "a probability in [0, 1] or null"
+            )
+        if isinstance(shape_pool, bool) or not isinstance(shape_pool, int) or shape_pool < 1:
+            raise ArgumentError("shape_pool", shape_pool, "a pooling window of 1 or more pixels")
+        for name, value in (
+            ("lambda_cycle", lambda_cycle),
+            ("lambda_identity", lambda_identity),
+            ("cycle_noise", cycle_noise),
+            ("lambda_shape", lambda_shape),
+            ("lambda_semantic", lambda_semantic),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ArgumentError(name, value, "a weight of 0 or more")
         check_optimizer("optimizer_g", optimizer_g)
@@ -90,18 +121,42 @@ class CycleGAN(L.LightningModule):
             {name: MeanMetric() for name in ("cycle_a", "cycle_b", "content_a2b", "content_b2a")}
         )
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
+        # A's reader: fitted on A's labels in setup when lambda_semantic > 0; in a list, so that it is neither
+        # trained nor saved. B's reader learns from G(a) with a's label, alongside the discriminators.
+        self._semantic_classifier: list[nn.Module] = []
+        self.label_classifier_b = None
+        if lambda_semantic > 0 and pseudo_label_confidence is not None:
+            channels = getattr(generator_ab, "channels", None)
+            if not isinstance(channels, int):
+                raise ArgumentError(
+                    "generator_ab", type(generator_ab).__name__, "a generator with `channels`"
+                )
+            self.label_classifier_b = LabelClassifier(channels)
 
     def setup(self, stage: str) -> None:
         if self.hparams.unused_parameters == "find":
             # each backward pass leaves the other pair of networks without gradients: DDP's reducer must
             # look for unused parameters (Lightning #20328); set before the model is wrapped
             find_unused_parameters(self.trainer.strategy)
+        if stage == "fit" and self.hparams.lambda_semantic > 0 and not self._semantic_classifier:
+            data = self.trainer.datamodule
+            images, labels = data.labelled_train_images("a")
+            classifier = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir())
+            self._semantic_classifier.append(classifier)
+            if self.label_classifier_b is not None:  # B's reader starts as A's (a resumed run loads its own)
+                self.label_classifier_b.load_state_dict(classifier.state_dict())
+
+    def on_fit_start(self) -> None:
+        for classifier in self._semantic_classifier:  # after Lightning has moved the model to its device
+            classifier.to(self.device)
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         return chain(self.generator_ab.parameters(), self.generator_ba.parameters())
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
+        """D_A's and D_B's, and B's label reader's (trained in the same step, on G(a))."""
+        reader = [] if self.label_classifier_b is None else self.label_classifier_b.parameters()
+        return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters(), reader)
 
     def forward(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """Translate images of domain A to B (`a2b`, G) or B to A (`b2a`, F)."""
@@ -125,11 +180,18 @@ class CycleGAN(L.LightningModule):
             adversarial = lsgan_loss(self.discriminator_b(fake_b), 1.0) + lsgan_loss(
                 self.discriminator_a(fake_a), 1.0
             )
-            # "F(G(x)) ~ x and G(F(y)) ~ y", in L1
-            terms["cycle"] = F.l1_loss(self.generator_ba(fake_b), real_a) + F.l1_loss(
-                self.generator_ab(fake_a), real_b
+            # "F(G(x)) ~ x and G(F(y)) ~ y", in L1; noise on G(x) drowns any signal hidden below its level
+            terms["cycle"] = F.l1_loss(self.generator_ba(self._noisy(fake_b)), real_a) + F.l1_loss(
+                self.generator_ab(self._noisy(fake_a)), real_b
             )
             loss = adversarial + lambda_cycle * terms["cycle"]
+            if self.hparams.lambda_shape > 0:
+                window = self.hparams.shape_pool
+                terms["shape"] = shape_loss(fake_b, real_a, window) + shape_loss(fake_a, real_b, window)
+                loss = loss + self.hparams.lambda_shape * terms["shape"]
+            if self.hparams.lambda_semantic > 0:
+                terms["semantic"] = self._semantic_loss(real_b, fake_a, fake_b, batch["label_a"])
+                loss = loss + self.hparams.lambda_semantic * terms["semantic"]
             if lambda_identity > 0:  # a generator fed its own target domain should leave it unchanged
                 terms["identity"] = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(
                     self.generator_ba(real_a), real_a
@@ -146,6 +208,11 @@ class CycleGAN(L.LightningModule):
                 self.discriminator_b(pooled_b), 0.0
             )
             loss = 0.5 * (loss_a + loss_b)
+            if self.label_classifier_b is not None:  # B's reader: G(a) carries a's label
+                terms["reader_b"] = F.cross_entropy(
+                    self.label_classifier_b(fake_b.detach()), batch["label_a"], ignore_index=-1
+                )
+                loss = loss + terms["reader_b"]
             if self.hparams.unused_parameters == "touch":  # G and F get zero gradients instead of none
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
             return loss
@@ -156,9 +223,31 @@ class CycleGAN(L.LightningModule):
             scheduler.step()
         if self._writes_logs_this_batch():
             metrics = {"train/loss_g": loss_g, "train/loss_d": loss_d, "train/cycle": terms["cycle"].detach()}
-            if "identity" in terms:
-                metrics["train/identity"] = terms["identity"].detach()
+            for name in ("identity", "shape", "semantic", "reader_b"):
+                if name in terms:
+                    metrics[f"train/{name}"] = terms[name].detach()
             self.log_dict(metrics, prog_bar=True)
+
+    def _semantic_loss(self, real_b, fake_a, fake_b, label_a) -> torch.Tensor:
+        """CyCADA's semantic consistency: A's reader gives G(a) the label of a (rows without one, -1, left
+        out) and F(b) the label B's reader gives b, where it is confident; B's labels are never read."""
+        reader_a = self._semantic_classifier[0]
+        loss = F.cross_entropy(reader_a(fake_b), label_a, ignore_index=-1)
+        if self.label_classifier_b is None:  # pseudo_label_confidence=null: G(a) only
+            return loss
+        with torch.no_grad():
+            confidence, pseudo_label = self.label_classifier_b(real_b).softmax(1).max(1)
+        pseudo_label[confidence < self.hparams.pseudo_label_confidence] = -1
+        if (pseudo_label >= 0).any():
+            loss = loss + F.cross_entropy(reader_a(fake_a), pseudo_label, ignore_index=-1)
+        if self.hparams.unused_parameters == "touch":  # B's reader trains only in D's step
+            loss = loss + 0.0 * sum(p.sum() for p in self.label_classifier_b.parameters())
+        return loss
+
+    def _noisy(self, images: torch.Tensor) -> torch.Tensor:
+        """`images` plus N(0, cycle_noise^2) per pixel (training's cycle input only)."""
+        std = self.hparams.cycle_noise
+        return images + std * torch.randn_like(images) if std > 0 else images
 
     def _writes_logs_this_batch(self) -> bool:
         """Whether Lightning writes step metrics after this batch (every `log_every_n_steps` batches); as

@@ -1,0 +1,168 @@
+"""CycleGAN's terms against losing the content: cycle noise, the coarse-layout (shape) term, and CyCADA's
+semantic consistency with its two digit readers."""
+
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+
+from flik_lab.models.cyclegan import shape_loss
+from flik_lab.models.semantic_consistency import LabelClassifier, fit_label_classifier, jitter
+from flik_lab.utils.arguments import ArgumentError
+
+from .test_cyclegan import BlobDomains, LabelledBlobs, fit, one_thread, tiny_cyclegan  # noqa: F401
+
+
+def test_shape_loss_sees_the_layout_not_the_strokes():
+    torch.manual_seed(0)
+    image = torch.rand(2, 1, 16, 16) * 2 - 1
+    checker = (torch.arange(16).view(-1, 1) + torch.arange(16)) % 2 * 0.4 - 0.2  # 0 mean in each 4x4 block
+    assert shape_loss(image + checker, image, 4) < 1e-6  # detail below the window: free
+    assert F.l1_loss(image + checker, image) == pytest.approx(0.2)
+    blob = torch.zeros(1, 1, 16, 16)
+    blob[..., 2:6, 2:6] = 1
+    moved = torch.roll(blob, shifts=8, dims=-1)  # the same strokes in another place
+    assert shape_loss(moved, blob, 4) == pytest.approx(2 / 16)
+    assert shape_loss(blob, blob, 4) == 0
+
+
+def test_cycle_noise_is_added_only_when_asked():
+    x = torch.zeros(4000)
+    assert torch.equal(tiny_cyclegan()._noisy(x), x)
+    assert float(tiny_cyclegan(cycle_noise=0.3)._noisy(x).std()) == pytest.approx(0.3, rel=0.05)
+
+
+def test_jitter_keeps_shape_and_range_and_changes_images():
+    images = torch.rand(64, 1, 16, 16) * 2 - 1
+    moved = jitter(images, torch.Generator().manual_seed(0))
+    assert moved.shape == images.shape and moved.min() >= -1 and moved.max() <= 1
+    assert (moved - images).abs().flatten(1).mean(1).min() > 0  # every image is moved or restroked
+
+
+def test_label_classifier_learns_labels_it_is_given():
+    """Bright blobs labelled by quadrant: the fitted reader gets held-out blobs right; a reader fitted on
+    shuffled labels (the baseline) cannot."""
+    blobs, held_out = LabelledBlobs(256, 16, seed=0).a, LabelledBlobs(128, 16, seed=1).a
+
+    def quadrant(images):
+        ys, xs = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+        weight = images.squeeze(1) + 1
+        cy, cx = (
+            (weight * ys).sum((1, 2)) / weight.sum((1, 2)),
+            (weight * xs).sum((1, 2)) / weight.sum((1, 2)),
+        )
+        return (cy > 7.5).long() * 2 + (cx > 7.5).long()
+
+    torch.manual_seed(0)
+    labels = quadrant(blobs)
+    reader = fit_label_classifier(blobs, labels, epochs=15, seed=0)
+    shuffled = fit_label_classifier(blobs, labels[torch.randperm(len(labels))], epochs=15, seed=0)
+    truth = quadrant(held_out)
+    accuracy = (reader(held_out).argmax(1) == truth).float().mean()
+    baseline = (shuffled(held_out).argmax(1) == truth).float().mean()
+    assert not any(p.requires_grad for p in reader.parameters())
+    assert accuracy > 0.85 and baseline < 0.5, (accuracy, baseline)
+
+
+class Reads(torch.nn.Module):
+    """A stand-in reader: class 0 for images brighter than 0 on average, else class 1, `margin` sure."""
+
+    def __init__(self, margin: float):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, x):
+        bright = (x.flatten(1).mean(1) > 0).long()
+        return F.one_hot(1 - bright, 10).float() * self.margin
+
+
+def test_semantic_loss_reads_a_labels_and_confident_b_pseudo_labels():
+    model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=0.5)
+    model._semantic_classifier.append(Reads(margin=5.0))
+    dark, bright = -torch.ones(4, 1, 16, 16), torch.ones(4, 1, 16, 16)
+    label_a = torch.tensor([0, 0, 1, -1])  # G(a) is bright: class 0 right twice, 1 wrong once, one unlabelled
+    ce_a = F.cross_entropy(Reads(5.0)(bright), label_a, ignore_index=-1)
+    with torch.no_grad():
+        model.label_classifier_b.net[-1].weight.zero_()
+        model.label_classifier_b.net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 5.0)  # "1", 0.943 sure
+    both = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a)
+    assert both == pytest.approx(float(ce_a + F.cross_entropy(Reads(5.0)(dark), torch.ones(4).long())))
+    model.hparams.pseudo_label_confidence = 0.95  # B's reader is not that sure: no pseudo-labels
+    assert model._semantic_loss(real_b=dark, fake_a=bright, fake_b=bright, label_a=label_a) == pytest.approx(
+        float(ce_a)
+    )
+    a_only = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=None)  # no B reader at all
+    a_only._semantic_classifier.append(Reads(margin=5.0))
+    assert a_only.label_classifier_b is None
+    assert a_only._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a) == pytest.approx(
+        float(ce_a)
+    )
+
+
+class ReadableBlobDomains(BlobDomains):
+    """The blob domains with labels on A (`i % 4`) and a cache folder: what the semantic term needs."""
+
+    def __init__(self, cache: str, **kwargs):
+        super().__init__(**kwargs)
+        self.cache, self.has_labels = cache, True
+
+    def labelled_train_images(self, domain):
+        data = LabelledBlobs(64, self.size, seed=0)
+        return data.a, torch.arange(64) % 4
+
+    def cache_dir(self):
+        return self.cache
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(
+            LabelledBlobs(64, self.size, seed=0), self.batch_size, shuffle=True
+        )
+
+
+def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_path):
+    torch.manual_seed(0)
+    model = tiny_cyclegan(lambda_semantic=1.0)
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0, default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=ReadableBlobDomains(str(tmp_path / "cache")))
+    reader_a = model._semantic_classifier[0]
+    assert list((tmp_path / "cache").glob("label_classifier-*.pt"))  # cached for the next run
+    assert not any(p.requires_grad for p in reader_a.parameters())
+    started_as = reader_a.state_dict()["net.8.weight"]
+    assert not torch.equal(model.label_classifier_b.state_dict()["net.8.weight"], started_as)  # trained
+    assert {"train/semantic", "train/reader_b"} <= set(trainer.callback_metrics)
+    weights = model.state_dict()
+    assert any(k.startswith("label_classifier_b.") for k in weights)
+    fresh = tiny_cyclegan(lambda_semantic=1.0)
+    fresh.load_state_dict(weights)  # strict: A's reader is not in the checkpoint, B's is
+    assert isinstance(fresh.label_classifier_b, LabelClassifier)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("cycle_noise", -0.1),
+        ("lambda_shape", -1.0),
+        ("shape_pool", 0),
+        ("shape_pool", 2.5),
+        ("lambda_semantic", -1.0),
+        ("pseudo_label_confidence", 1.5),
+    ],
+)
+def test_bad_content_term_arguments_are_named(argument, value):
+    with pytest.raises(ArgumentError, match=f"{argument}={value!r}"):
+        tiny_cyclegan(**{argument: value})
+
+
+def test_semantic_term_needs_a_generator_that_states_its_channels():
+    from flik_lab.models.cyclegan import CycleGAN
+    from flik_lab.models.cyclegan_networks import PatchDiscriminator
+
+    def d():
+        return PatchDiscriminator(1, width=8, num_layers=1)
+
+    identity = torch.nn.Identity()
+    with pytest.raises(ArgumentError, match="generator_ab='Identity'"):
+        CycleGAN(identity, torch.nn.Identity(), d(), d(), lambda_semantic=1.0)
