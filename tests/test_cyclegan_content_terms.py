@@ -121,7 +121,7 @@ class ReadableBlobDomains(BlobDomains):
 
 def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_path):
     torch.manual_seed(0)
-    model = tiny_cyclegan(lambda_semantic=1.0)
+    model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=2)
     trainer = L.Trainer(
         accelerator="cpu", max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0, default_root_dir=tmp_path,
@@ -149,6 +149,7 @@ def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_pa
         ("shape_pool", 2.5),
         ("lambda_semantic", -1.0),
         ("pseudo_label_confidence", 1.5),
+        ("reader_epochs", 0),
     ],
 )
 def test_bad_content_term_arguments_are_named(argument, value):

@@ -25,6 +25,8 @@ TINY = [
     "model.generator_ab.width=8",
     "model.generator_ab.num_blocks=1",
     "model.discriminator_a.width=8",
+    "model.lambda_semantic=1",  # CyCADA's terms through the real DataModule and cache
+    "model.reader_epochs=1",
     "data.val_size=100",
     "data.test_size=100",
     "data.eval_batch_size=50",
@@ -94,8 +96,9 @@ def trained(tmp_path_factory, data_dir, digits):
     return run_dir, metrics
 
 
-def test_a_short_run_is_scored_in_both_directions(trained):
+def test_a_short_run_is_scored_in_both_directions(trained, data_dir):
     run_dir, metrics = trained
+    assert len(list(data_dir.rglob("label_classifier-*.pt"))) == 1  # A's reader, fitted once and cached
     for name in ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a"):
         assert f"test/{name}" in metrics and metrics[f"test/{name}"] == metrics[f"test/{name}"], name
     assert [p.name for p in (run_dir / "translations").iterdir()] == ["epoch_000.png"]

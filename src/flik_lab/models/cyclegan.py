@@ -71,6 +71,7 @@ class CycleGAN(L.LightningModule):
         shape_pool: int = 4,
         lambda_semantic: float = 0.0,
         pseudo_label_confidence: float | None = 0.9,
+        reader_epochs: int = 30,
         grad_clip_norm: float | None = None,
         unused_parameters: str = "find",
         nonfinite_loss: str = "error",
@@ -86,6 +87,8 @@ class CycleGAN(L.LightningModule):
             )
         if isinstance(shape_pool, bool) or not isinstance(shape_pool, int) or shape_pool < 1:
             raise ArgumentError("shape_pool", shape_pool, "a pooling window of 1 or more pixels")
+        if isinstance(reader_epochs, bool) or not isinstance(reader_epochs, int) or reader_epochs < 1:
+            raise ArgumentError("reader_epochs", reader_epochs, "a number of epochs, 1 or more")
         for name, value in (
             ("lambda_cycle", lambda_cycle),
             ("lambda_identity", lambda_identity),
@@ -141,7 +144,8 @@ class CycleGAN(L.LightningModule):
         if stage == "fit" and self.hparams.lambda_semantic > 0 and not self._semantic_classifier:
             data = self.trainer.datamodule
             images, labels = data.labelled_train_images("a")
-            classifier = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir())
+            epochs = self.hparams.reader_epochs
+            classifier = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), epochs=epochs)
             self._semantic_classifier.append(classifier)
             if self.label_classifier_b is not None:  # B's reader starts as A's (a resumed run loads its own)
                 self.label_classifier_b.load_state_dict(classifier.state_dict())
