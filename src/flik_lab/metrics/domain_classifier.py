@@ -1,30 +1,16 @@
 """A small CNN that tells domain A from domain B: "did the translation reach the target style?"."""
 
-import hashlib
 import logging
-import os
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from flik_lab.models.small_cnn import small_cnn
+from flik_lab.utils.cached_fit import cached_fit, fingerprint
+
 log = logging.getLogger(__name__)
-
-
-def small_cnn(channels: int, outputs: int, width: int = 32) -> nn.Sequential:
-    """Three 3x3 convolutions (two of stride 2) and a linear layer: `(N, C, H, W)` -> `(N, outputs)`."""
-    return nn.Sequential(
-        nn.Conv2d(channels, width, 3, padding=1),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(width, width, 3, stride=2, padding=1),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
-        nn.LeakyReLU(0.2),
-        nn.AdaptiveAvgPool2d(4),  # where in the image a stroke lies matters: keep a 4x4 layout
-        nn.Flatten(),
-        nn.Linear(32 * width, outputs),
-    )
 
 
 class DomainClassifier(nn.Module):
@@ -73,30 +59,6 @@ def domain_accuracy(model: DomainClassifier, images_a: torch.Tensor, images_b: t
     """Share of real images the classifier puts in their own domain."""
     right = (~model.says_b(images_a)).sum() + model.says_b(images_b).sum()
     return float(right) / (len(images_a) + len(images_b))
-
-
-def fingerprint(*tensors: torch.Tensor, settings: str) -> str:
-    """A short hash of the tensors' shapes, a strided sample of their values, and `settings`."""
-    digest = hashlib.sha256()
-    for values in tensors:
-        digest.update(str(tuple(values.shape)).encode())
-        digest.update(values[:: max(1, len(values) // 64)].float().cpu().numpy().tobytes())
-    digest.update(settings.encode())
-    return digest.hexdigest()[:16]
-
-
-def cached_fit(path: Path, model: nn.Module, fit) -> nn.Module:
-    """`model` with the weights cached at `path`, else those of `fit()` (a fitted model), then cached there;
-    frozen, in eval mode."""
-    if path.is_file():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model.eval().requires_grad_(False)
-    model = fit()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # DDP ranks may fit side by side
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
-    return model.eval().requires_grad_(False)
 
 
 def cached_domain_classifier(

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flik_lab.metrics.domain_classifier import cached_fit, fingerprint, small_cnn
+from flik_lab.models.small_cnn import small_cnn
+from flik_lab.utils.cached_fit import cached_fit, fingerprint
 
 log = logging.getLogger(__name__)
 
