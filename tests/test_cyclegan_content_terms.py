@@ -167,3 +167,13 @@ def test_semantic_term_needs_a_generator_that_states_its_channels():
     identity = torch.nn.Identity()
     with pytest.raises(ArgumentError, match="generator_ab='Identity'"):
         CycleGAN(identity, torch.nn.Identity(), d(), d(), lambda_semantic=1.0)
+
+
+def test_labelled_cross_entropy_averages_over_labelled_rows_only():
+    from flik_lab.models.cyclegan import labelled_cross_entropy
+
+    logits = torch.randn(4, 10)
+    labels = torch.tensor([3, -1, 7, -1])
+    expected = F.cross_entropy(logits[[0, 2]], labels[[0, 2]])
+    assert labelled_cross_entropy(logits, labels) == pytest.approx(float(expected))
+    assert labelled_cross_entropy(logits, torch.full((4,), -1)) == 0  # none labelled: 0, not NaN

@@ -66,15 +66,30 @@ class Renderer(torch.nn.Module):
         return to_unit_range(torch.from_numpy(rendered))
 
 
-def _scores(data, translator, batches) -> dict[str, float]:
+def _scores(data, translator, batches, outputs=None) -> dict[str, float]:
     scores = StyleTransferScores(fid=False)
     trainer = type("T", (), {"datamodule": data})()
     scores.setup(trainer, translator, "test")
     translator.device = torch.device("cpu")
     scores._prepare(trainer, translator)
-    for batch in batches:
-        scores._update(translator, batch)
+    for batch, output in zip(batches, outputs or [None] * len(batches), strict=True):
+        scores._update(translator, batch, output)
     return {name: float(metric.compute()) for name, metric in scores.scores.items()}
+
+
+class Inverter(torch.nn.Module):
+    """A translator whose output is not its input (so scoring the step's outputs can be told apart)."""
+
+    def forward(self, images, direction="a2b"):
+        return -images
+
+
+def test_the_scores_use_the_steps_translations_when_given(digits):
+    batches = list(digits.test_dataloader())[:1]
+    translated = _scores(digits, Copier(), batches)
+    given = [{"fake_b": -b["a"], "fake_a": -b["b"]} for b in batches]  # what Inverter would have made
+    assert _scores(digits, Copier(), batches, given) == _scores(digits, Inverter(), batches)
+    assert _scores(digits, Copier(), batches, given) != translated
 
 
 def test_the_domain_classifier_tells_real_digits_apart_and_the_style_score_can_fail(digits):

@@ -45,10 +45,14 @@ class StyleTransferScores(L.Callback):
         self._prepare(trainer, pl_module)
 
     @torch.no_grad()
-    def _update(self, pl_module: L.LightningModule, batch: dict) -> None:
+    def _update(self, pl_module: L.LightningModule, batch: dict, outputs: dict | None = None) -> None:
+        """Score the real rows of `batch`, with the translations in the step's `outputs` if it has them."""
         valid = {d: batch.get(f"valid_{d}", torch.ones(len(batch[d]), dtype=torch.bool)) for d in "ab"}
         real_a, real_b = batch["a"][valid["a"]], batch["b"][valid["b"]]
-        fake_b, fake_a = pl_module(real_a, direction="a2b"), pl_module(real_b, direction="b2a")
+        if isinstance(outputs, dict) and {"fake_a", "fake_b"} <= outputs.keys():
+            fake_b, fake_a = outputs["fake_b"][valid["a"]], outputs["fake_a"][valid["b"]]
+        else:
+            fake_b, fake_a = pl_module(real_a, direction="a2b"), pl_module(real_b, direction="b2a")
         self.scores["style_a2b"].update(self.classifier.says_b(fake_b).float())
         self.scores["style_b2a"].update((~self.classifier.says_b(fake_a)).float())
         if "fid_a2b" in self.scores:
@@ -59,10 +63,10 @@ class StyleTransferScores(L.Callback):
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         if not trainer.sanity_checking:
-            self._update(pl_module, batch)
+            self._update(pl_module, batch, outputs)
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-        self._update(pl_module, batch)
+        self._update(pl_module, batch, outputs)
 
     def _log(self, pl_module: L.LightningModule, stage: str) -> None:
         for name, metric in self.scores.items():  # compute() sums the states over DDP ranks

@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import lightning as L
-import torch
 from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import CelebA
 from torchvision.datasets.utils import check_integrity
 
-from flik_lab.data.epoch_batches import epoch_batches, loader_generator
+from flik_lab.data.epoch_batches import batch_loader, epoch_batches
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 
 ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
@@ -117,13 +116,8 @@ class CelebADataModule(L.LightningDataModule):
             batch_size = per_rank_batch_size(batch_size, world)
         dataset = self.splits[split]
         batches = epoch_batches(len(dataset), batch_size, shuffle, drop_last=shuffle, seed=self.seed)
-        return DataLoader(
-            dataset,
-            batch_sampler=rank_batches(batches, self.trainer, split=not shuffle),
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-            generator=loader_generator(self.seed),
+        return batch_loader(
+            dataset, rank_batches(batches, self.trainer, split=not shuffle), self.num_workers, self.seed
         )
 
     def train_dataloader(self) -> DataLoader:

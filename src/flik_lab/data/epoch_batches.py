@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler
 
 
 class SeededPermutation(Sampler[int]):
@@ -76,3 +76,19 @@ def loader_generator(seed: int) -> torch.Generator:
     """A DataLoader's own generator: without one, every `iter(loader)` draws its worker seed from the global
     random state, so validation would shift the training randomness and a resumed run would differ."""
     return torch.Generator().manual_seed(seed)
+
+
+def batch_loader(
+    dataset: Dataset, batch_sampler: Iterable, num_workers: int, seed: int, collate_fn: Callable | None = None
+) -> DataLoader:
+    """The DataModules' loader over `batch_sampler`'s index batches: seeded (`loader_generator`), workers kept
+    between epochs, memory pinned when there is a GPU; `collate_fn=None` is PyTorch's default collate."""
+    return DataLoader(
+        dataset,
+        batch_sampler=batch_sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        generator=loader_generator(seed),
+    )

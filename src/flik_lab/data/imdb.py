@@ -13,7 +13,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from flik_lab.data.atomic_files import write_atomic
-from flik_lab.data.epoch_batches import loader_generator
+from flik_lab.data.epoch_batches import batch_loader
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
@@ -233,14 +233,12 @@ class IMDBDataModule(L.LightningDataModule):
             batch_size = per_rank_batch_size(batch_size, world)
         batches = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
-        return DataLoader(
+        return batch_loader(
             split,
-            batch_sampler=rank_batches(batches, self.trainer, split=not shuffle),
+            rank_batches(batches, self.trainer, split=not shuffle),
+            self.num_workers,
+            self.seed,
             collate_fn=pad_collate,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

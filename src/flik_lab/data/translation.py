@@ -8,12 +8,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import tokenizers
-import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from flik_lab.data.atomic_files import write_atomic
-from flik_lab.data.epoch_batches import loader_generator
+from flik_lab.data.epoch_batches import batch_loader
 from flik_lab.data.parallel import numbers
 from flik_lab.data.parallel.batching import PairSplit, pair_collate
 from flik_lab.data.parallel.sources import (
@@ -356,14 +355,12 @@ class TranslationDataModule(L.LightningDataModule):
             batch_size = per_rank_batch_size(batch_size, world)
         batches = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
                                      bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
-        return DataLoader(
+        return batch_loader(
             split,
-            batch_sampler=rank_batches(batches, self.trainer, split=not shuffle),
+            rank_batches(batches, self.trainer, split=not shuffle),
+            self.num_workers,
+            self.seed,
             collate_fn=pair_collate,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

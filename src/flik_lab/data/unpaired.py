@@ -27,7 +27,7 @@ from torchvision.datasets import CelebA
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from flik_lab.data.celeba import _CelebAWithoutMD5, check_celeba_tree
-from flik_lab.data.epoch_batches import loader_generator
+from flik_lab.data.epoch_batches import batch_loader, loader_generator
 from flik_lab.data.mnist5k import MNIST5kDataModule
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
@@ -408,14 +408,7 @@ class UnpairedImageDataModule(L.LightningDataModule):
             return DataLoader(
                 dataset, sampler=sampler, batch_size=None, generator=loader_generator(self.seed)
             )
-        return DataLoader(
-            dataset,
-            batch_sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-            generator=loader_generator(self.seed),
-        )
+        return batch_loader(dataset, sampler, self.num_workers, self.seed)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)

@@ -20,7 +20,13 @@ from flik_lab.models.optimization import (
     check_optimizer,
 )
 from flik_lab.models.semantic_consistency import LabelClassifier, cached_label_classifier
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
+from flik_lab.utils.arguments import (
+    ArgumentError,
+    require_choice,
+    require_count,
+    require_positive,
+    require_weight,
+)
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # as in gan.py: "find" toggles the network a backward pass does not train and lets DDP search for unused
@@ -43,14 +49,22 @@ def shape_loss(translated: torch.Tensor, source: torch.Tensor, window: int) -> t
     )
 
 
+def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the rows with a label (>= 0); 0, not NaN, when none has one. Masked rather than
+    filtered, so that the step never waits on the device to count the rows."""
+    labelled = labels >= 0
+    per_row = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labelled
+    return per_row.sum() / labelled.sum().clamp(min=1)
+
+
 class CycleGAN(L.LightningModule):
     """Generators G: A -> B and F: B -> A, discriminators D_A (real A vs F(b)) and D_B (real B vs G(a)).
 
     G and F minimise LSGAN + lambda_cycle x (|F(G(a)) - a| + |G(F(b)) - b|) + lambda_cycle x lambda_identity
     x (|G(b) - b| + |F(a) - a|); the discriminators see generated images through history pools.
-    Two optional label-free terms against the cycle's steganography (G hiding the source in faint marks
-    instead of redrawing it): `cycle_noise` (Chu et al. 2017) and `lambda_shape` (see `shape_loss`); and
-    `lambda_semantic`: CyCADA's semantic consistency against label flips (see `_semantic_loss`).
+    Against losing the content: `lambda_semantic`, CyCADA's semantic consistency against class swaps (see
+    `_semantic_loss`), and two label-free terms measured and left off: `cycle_noise` (Chu et al. 2017, against
+    steganography) and `lambda_shape` (see `shape_loss`).
     """
 
     def __init__(
@@ -85,19 +99,14 @@ class CycleGAN(L.LightningModule):
             raise ArgumentError(
                 "pseudo_label_confidence", pseudo_label_confidence, "a probability in [0, 1] or null"
             )
-        if isinstance(shape_pool, bool) or not isinstance(shape_pool, int) or shape_pool < 1:
-            raise ArgumentError("shape_pool", shape_pool, "a pooling window of 1 or more pixels")
-        if isinstance(reader_epochs, bool) or not isinstance(reader_epochs, int) or reader_epochs < 1:
-            raise ArgumentError("reader_epochs", reader_epochs, "a number of epochs, 1 or more")
-        for name, value in (
-            ("lambda_cycle", lambda_cycle),
-            ("lambda_identity", lambda_identity),
-            ("cycle_noise", cycle_noise),
-            ("lambda_shape", lambda_shape),
-            ("lambda_semantic", lambda_semantic),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ArgumentError(name, value, "a weight of 0 or more")
+        require_count(shape_pool=shape_pool, reader_epochs=reader_epochs)
+        require_weight(
+            lambda_cycle=lambda_cycle,
+            lambda_identity=lambda_identity,
+            cycle_noise=cycle_noise,
+            lambda_shape=lambda_shape,
+            lambda_semantic=lambda_semantic,
+        )
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
         if grad_clip_norm is not None:
@@ -213,8 +222,8 @@ class CycleGAN(L.LightningModule):
             )
             loss = 0.5 * (loss_a + loss_b)
             if self.label_classifier_b is not None:  # B's reader: G(a) carries a's label
-                terms["reader_b"] = F.cross_entropy(
-                    self.label_classifier_b(fake_b.detach()), batch["label_a"], ignore_index=-1
+                terms["reader_b"] = labelled_cross_entropy(
+                    self.label_classifier_b(fake_b.detach()), batch["label_a"]
                 )
                 loss = loss + terms["reader_b"]
             if self.hparams.unused_parameters == "touch":  # G and F get zero gradients instead of none
@@ -236,14 +245,13 @@ class CycleGAN(L.LightningModule):
         """CyCADA's semantic consistency: A's reader gives G(a) the label of a (rows without one, -1, left
         out) and F(b) the label B's reader gives b, where it is confident; B's labels are never read."""
         reader_a = self._semantic_classifier[0]
-        loss = F.cross_entropy(reader_a(fake_b), label_a, ignore_index=-1)
+        loss = labelled_cross_entropy(reader_a(fake_b), label_a)
         if self.label_classifier_b is None:  # pseudo_label_confidence=null: G(a) only
             return loss
         with torch.no_grad():
             confidence, pseudo_label = self.label_classifier_b(real_b).softmax(1).max(1)
         pseudo_label[confidence < self.hparams.pseudo_label_confidence] = -1
-        if (pseudo_label >= 0).any():
-            loss = loss + F.cross_entropy(reader_a(fake_a), pseudo_label, ignore_index=-1)
+        loss = loss + labelled_cross_entropy(reader_a(fake_a), pseudo_label)
         if self.hparams.unused_parameters == "touch":  # B's reader trains only in D's step
             loss = loss + 0.0 * sum(p.sum() for p in self.label_classifier_b.parameters())
         return loss
@@ -260,19 +268,21 @@ class CycleGAN(L.LightningModule):
         batch = self.global_step // 2  # two optimizer steps per batch, both taken
         return bool(self.trainer.fast_dev_run) or (every > 0 and batch % every == 0)
 
-    def _evaluate(self, batch) -> None:
+    def _evaluate(self, batch) -> dict[str, torch.Tensor]:
         """Update the eval metrics with the real rows of `batch` (`valid_a` / `valid_b` masks: the shorter
-        domain's rows cycle to fill its batches)."""
+        domain's rows cycle to fill its batches); returns the translations, which Lightning hands to the
+        callbacks' batch-end hooks as `outputs` (the style scores use them instead of translating again)."""
         real_a, real_b = batch["a"], batch["b"]
         valid_a = batch.get("valid_a", torch.ones(len(real_a), dtype=torch.bool, device=real_a.device))
         valid_b = batch.get("valid_b", torch.ones(len(real_b), dtype=torch.bool, device=real_b.device))
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+        translations = {"fake_a": fake_a, "fake_b": fake_b}
         metrics = self.eval_metrics
         # per image: mean |F(G(a)) - a| and mean |G(F(b)) - b|
         metrics["cycle_a"].update((self.generator_ba(fake_b) - real_a).abs().flatten(1).mean(1)[valid_a])
         metrics["cycle_b"].update((self.generator_ab(fake_a) - real_b).abs().flatten(1).mean(1)[valid_b])
         if self.content_classifier is None:
-            return
+            return translations
         for fake, label, valid, name in (
             (fake_b, batch.get("label_a"), valid_a, "content_a2b"),
             (fake_a, batch.get("label_b"), valid_b, "content_b2a"),
@@ -283,6 +293,7 @@ class CycleGAN(L.LightningModule):
             if keep.any():
                 predicted = self.content_classifier(fake[keep].float()).argmax(1)
                 metrics[name].update((predicted == label[keep]).float())
+        return translations
 
     def _log_eval(self, stage: str) -> None:
         metrics = self.eval_metrics
@@ -298,14 +309,14 @@ class CycleGAN(L.LightningModule):
         for metric in metrics.values():
             metric.reset()
 
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch)
+    def validation_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluate(batch)
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")
 
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch)
+    def test_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluate(batch)
 
     def on_test_epoch_end(self) -> None:
         self._log_eval("test")

@@ -23,6 +23,20 @@ def require_fraction(**values: float) -> None:
             raise ArgumentError(name, value, "a number in [0, 1)")
 
 
+def require_weight(**values: float) -> None:
+    """Raise `ArgumentError` for the first value that is not a number of 0 or more (a loss weight)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ArgumentError(name, value, "a weight of 0 or more")
+
+
+def require_count(**values: int) -> None:
+    """Raise `ArgumentError` for the first value that is not an integer of 1 or more."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ArgumentError(name, value, "an integer of 1 or more")
+
+
 def require_choice(name: str, value: object, choices: tuple) -> None:
     if value not in choices:
         raise ArgumentError(name, value, f"one of {', '.join(map(str, choices))}")
