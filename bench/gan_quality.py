@@ -28,6 +28,7 @@ HINGE = "model.loss=hinge"
 SN = "model.discriminator.spectral_norm=true"
 # lr falling linearly to 0 by the last step (scheduler=warmup_linear as a value: it wins over OLD_DEFAULT)
 DECAY = "model.scheduler={_target_:flik_lab.models.optimization.warmup_linear,_partial_:true,warmup_steps:0}"
+BF16 = "trainer.precision=bf16-mixed"
 BETAS_0_09 = ["model.optimizer_g.betas=[0.0,0.9]", "model.optimizer_d.betas=[0.0,0.9]"]
 
 
@@ -66,7 +67,7 @@ CANDIDATES = {
     "Q2_g64_d32_14ep": [*P7, "model.generator.width=64", "trainer.max_epochs=14"],
     "Q3_g48_d32_17ep": [*P7, "model.generator.width=48", "trainer.max_epochs=17"],
     "Q4_g32_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
-    # the defaults after issue 11 (= P7 = Q1), as `flik-lab train` runs them
+    # the defaults as `flik-lab train` runs them: P7 (= Q1) first, V1 since round 7
     "Z_new_default": "defaults",
     # round 5: around the new default, at equal time
     "S1_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
@@ -76,6 +77,26 @@ CANDIDATES = {
     # round 6: the generator's input (nearest-neighbour upsampling + 3x3 convs instead of transposed convs
     # was tried in an uncommitted generator variant: 149.9, 1.4x the time; not kept)
     "T2_latent32": [*P7, "model.latent_dim=32"],
+    # round 7: P7 run for 80 epochs (lr falling over 80) was at 110 by epoch 20 and 93.5 by epoch 28:
+    # 20 epochs of falling lr stop it early
+    "V1_const_lr": [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09],
+    "V2_const_lr2e-3": [EMA, HINGE, *lr(2e-3), *BETAS_0_09],
+    "V3_const_bf16_24ep": [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09, BF16, "trainer.max_epochs=24"],
+    "V5_const_b16_lr1e-3_17ep": [
+        EMA,
+        HINGE,
+        *lr(1e-3),
+        *BETAS_0_09,
+        "data.batch_size=16",
+        "trainer.max_epochs=17",
+    ],
+    "V6_const_beta2_099": [
+        EMA,
+        HINGE,
+        *lr(1.5e-3),
+        "model.optimizer_g.betas=[0.0,0.99]",
+        "model.optimizer_d.betas=[0.0,0.99]",
+    ],
 }
 
 
