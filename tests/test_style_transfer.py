@@ -12,6 +12,7 @@ from flik_lab.data.unpaired import UnpairedImageDataModule
 from flik_lab.images import to_unit_range
 from flik_lab.metrics.domain_classifier import domain_accuracy
 from flik_lab.training import train
+from flik_lab.utils.arguments import ArgumentError
 
 from .helpers.cli import run_flik_lab
 from .helpers.config import compose_config
@@ -30,7 +31,9 @@ TINY = [
     "data.val_size=100",
     "data.test_size=100",
     "data.eval_batch_size=50",
+    "callbacks.style_transfer_scores.reader_epochs=2",
 ]
+READER_EPOCHS = 2  # the scoring readers' in these tests (30 in the experiment), shared through the cache
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ class Renderer(torch.nn.Module):
 
 
 def _scores(data, translator, batches, outputs=None) -> dict[str, float]:
-    scores = StyleTransferScores(fid=False)
+    scores = StyleTransferScores(fid=False, reader_epochs=READER_EPOCHS)
     trainer = type("T", (), {"datamodule": data})()
     scores.setup(trainer, translator, "test")
     translator.device = torch.device("cpu")
@@ -98,10 +101,33 @@ def test_the_domain_classifier_tells_real_digits_apart_and_the_style_score_can_f
     assert copier["style_a2b"] < 0.15 and copier["style_b2a"] < 0.15, copier  # a copy stays in its domain
     renderer = _scores(digits, Renderer(batches[0]["label_a"]), batches[:1])
     assert renderer["style_a2b"] > 0.9, renderer
-    scores = StyleTransferScores(fid=False)
+    scores = StyleTransferScores(fid=False, reader_epochs=None)
     scores.setup(type("T", (), {"datamodule": digits})(), None, "test")
     test_a, test_b = (torch.cat([b[d][b[f"valid_{d}"]] for b in digits.test_dataloader()]) for d in "ab")
     assert domain_accuracy(scores.classifier, test_a, test_b) > 0.9  # held-out real digits (0.96 measured)
+
+
+def _handwritten(data, labels: torch.Tensor) -> torch.Tensor:
+    """For each label, a real handwritten training digit of that class."""
+    images, known = data.labelled_train_images("a")
+    return torch.stack([images[(known == label).nonzero()[0, 0]] for label in labels.tolist()])
+
+
+def test_the_target_readers_score_a_translation_that_reached_the_other_domains_digit(digits):
+    batches = list(digits.test_dataloader())[:1]
+    label_a, label_b = batches[0]["label_a"], batches[0]["label_b"]
+
+    def typeset(labels):
+        return to_unit_range(torch.from_numpy(render_typeset_digits(labels.tolist(), seed=99)))
+
+    right = [{"fake_b": typeset(label_a), "fake_a": _handwritten(digits, label_b)}]
+    wrong = [{"fake_b": typeset((label_a + 1) % 10), "fake_a": _handwritten(digits, (label_b + 1) % 10)}]
+    good, bad = _scores(digits, Copier(), batches, right), _scores(digits, Copier(), batches, wrong)
+    assert good["content_a2b_target"] > 0.9 and good["content_b2a_target"] > 0.9, good
+    assert bad["content_a2b_target"] < 0.1 and bad["content_b2a_target"] < 0.1, bad
+    assert StyleTransferScores(reader_epochs=None).readers == {}
+    with pytest.raises(ArgumentError, match="reader_epochs"):
+        StyleTransferScores(reader_epochs=0)
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +139,10 @@ def trained(tmp_path_factory, data_dir, digits):
 
 def test_a_short_run_is_scored_in_both_directions(trained, data_dir):
     run_dir, metrics = trained
-    assert len(list(data_dir.rglob("label_classifier-*.pt"))) == 1  # A's reader, fitted once and cached
-    for name in ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a"):
+    # A's reader for training (1 epoch), fitted once and cached, and the two scoring ones (2 epochs, seed 1)
+    assert len(list(data_dir.rglob("label_classifier-*.pt"))) == 3
+    names = ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a")
+    for name in (*names, "content_a2b_target", "content_b2a_target"):
         assert f"test/{name}" in metrics and metrics[f"test/{name}"] == metrics[f"test/{name}"], name
     assert [p.name for p in (run_dir / "translations").iterdir()] == ["epoch_000.png"]
     with Image.open(run_dir / "translations" / "epoch_000.png") as grid:  # 6 rows of 8 digits, 2 px apart

@@ -78,7 +78,7 @@ def cached_label_classifier(
         model = fit_label_classifier(images, labels, epochs=epochs, seed=seed)
         with torch.no_grad():
             accuracy = (model(images).argmax(1) == labels).float().mean()
-        log.info("semantic classifier: %.3f of domain A's training images read right", accuracy)
+        log.info("digit reader (seed %d): %.3f of its training images read right", seed, accuracy)
         return model
 
     return cached_fit(Path(cache_dir) / f"label_classifier-{key}.pt", LabelClassifier(images.shape[1]), fit)
