@@ -43,7 +43,7 @@ class StyleTransferScores(L.Callback):
         if self.classifier is None:
             a, b = (data.train_images(domain, limit=TRAIN_IMAGES).cpu() for domain in "ab")
             self.classifier = cached_domain_classifier(a, b, data.cache_dir(), epochs=self.classifier_epochs)
-        if not self.readers and self.reader_epochs is not None and getattr(data, "has_labels", False):
+        if not self.readers and self.reader_epochs is not None and data.has_labels:
             for domain in "ab":
                 images, labels = data.labelled_train_images(domain)
                 self.readers[domain] = cached_label_classifier(
