@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
+# pytest-xdist workers for make test: one per core here, each on one thread (tests/conftest.py)
+TEST_WORKERS ?= 2
 
 .PHONY: install train test test-fast test-gpu lint format bench latent-demo clean help
 
@@ -23,8 +25,9 @@ install: $(STAMP)
 train: install
 	$(BIN)/flik-lab train $(ARGS)
 
+# loadscope: a module's tests share one worker, so module fixtures (trained runs) are built once
 test: install
-	$(BIN)/python -m pytest -q --durations=30
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=30
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not multiprocess"

@@ -13,6 +13,10 @@ from .helpers.config import compose_config
 
 os.environ.setdefault("WANDB_MODE", "offline")  # no W&B server here; tests read the run files
 os.environ.setdefault("WANDB_SILENT", "true")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one worker per core: each worker, and the runs it starts, on one thread
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 register_schemas()
 
 
