@@ -1,6 +1,8 @@
 """CycleGAN's terms against losing the content: cycle noise, the coarse-layout (shape) term, and CyCADA's
 semantic consistency with its two digit readers."""
 
+import re
+
 import lightning as L
 import pytest
 import torch
@@ -99,6 +101,40 @@ def test_semantic_loss_reads_a_labels_and_confident_b_pseudo_labels():
     )
 
 
+def test_the_readers_losses_are_averaged():
+    model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=None)
+    model._semantic_classifier.extend([Reads(margin=5.0), Reads(margin=1.0)])
+    bright, label = torch.ones(4, 1, 16, 16), torch.tensor([0, 1, 1, -1])
+    each = [F.cross_entropy(Reads(m)(bright), label, ignore_index=-1) for m in (5.0, 1.0)]
+    assert model._read(bright, label) == pytest.approx(float(sum(each) / 2))
+
+
+class OnePixel(torch.nn.Module):
+    """A reader that an adversarial pattern pleases: class 0 if the pixel at (8, 8) is lit, very sure."""
+
+    def forward(self, x):
+        lit = x[:, 0, 8, 8] * 20
+        return torch.stack([lit, -lit, *[torch.full_like(lit, -20)] * 8], 1)
+
+
+def test_under_reader_jitter_no_pixel_exact_pattern_pleases_the_readers():
+    torch.manual_seed(0)
+    dot = -torch.ones(256, 1, 16, 16)
+    dot[..., 8, 8] = 1  # one lit pixel, exactly where the reader looks
+    bar = -torch.ones(256, 1, 16, 16)
+    bar[..., 4:12, 4:12] = 1  # a blob wide enough to stay under the reader's pixel when moved
+    label = torch.zeros(256, dtype=torch.long)
+    plain, jittered = (tiny_cyclegan(lambda_semantic=1.0, reader_jitter=j) for j in (False, True))
+    for model in (plain, jittered):
+        model._semantic_classifier.append(OnePixel())
+    assert plain._read(dot, label) < 1e-3  # the pattern fools a reader that sees it exactly
+    assert jittered._read(dot, label) > 5.0  # moved, rotated or thinned, it mostly misses
+    assert jittered._read(bar, label) < 0.1  # a robust image still reads
+    dot.requires_grad_(True)
+    jittered._read(dot, label).backward()
+    assert dot.grad.abs().sum() > 0  # the generators still learn through the jitter
+
+
 class ReadableBlobDomains(BlobDomains):
     """The blob domains with labels on A (`i % 4`) and a cache folder: what the semantic term needs."""
 
@@ -121,15 +157,16 @@ class ReadableBlobDomains(BlobDomains):
 
 def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_path):
     torch.manual_seed(0)
-    model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=2)
+    model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=2, reader_seeds=[0, 2], reader_jitter=True)
     trainer = L.Trainer(
         accelerator="cpu", max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0, default_root_dir=tmp_path,
     )  # fmt: skip
     trainer.fit(model, datamodule=ReadableBlobDomains(str(tmp_path / "cache")))
-    reader_a = model._semantic_classifier[0]
-    assert list((tmp_path / "cache").glob("label_classifier-*.pt"))  # cached for the next run
-    assert not any(p.requires_grad for p in reader_a.parameters())
+    reader_a, other = model._semantic_classifier
+    assert len(list((tmp_path / "cache").glob("label_classifier-*.pt"))) == 2  # one per seed, cached
+    assert not torch.equal(reader_a.state_dict()["net.8.weight"], other.state_dict()["net.8.weight"])
+    assert not any(p.requires_grad for r in (reader_a, other) for p in r.parameters())
     started_as = reader_a.state_dict()["net.8.weight"]
     assert not torch.equal(model.label_classifier_b.state_dict()["net.8.weight"], started_as)  # trained
     assert {"train/semantic", "train/reader_b"} <= set(trainer.callback_metrics)
@@ -150,10 +187,17 @@ def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_pa
         ("lambda_semantic", -1.0),
         ("pseudo_label_confidence", 1.5),
         ("reader_epochs", 0),
+        ("reader_seeds", []),
+        ("reader_seeds", [0, 0]),
+        ("reader_seeds", [0, 1]),  # 1: the scoring readers' seed
+        ("reader_seeds", [-2]),
+        ("reader_seeds", "0"),
+        ("reader_seeds", [True]),
+        ("reader_jitter", "yes"),
     ],
 )
 def test_bad_content_term_arguments_are_named(argument, value):
-    with pytest.raises(ArgumentError, match=f"{argument}={value!r}"):
+    with pytest.raises(ArgumentError, match=re.escape(f"{argument}={value!r}")):
         tiny_cyclegan(**{argument: value})
 
 

@@ -16,13 +16,11 @@ from torchmetrics import MeanMetric
 
 from flik_lab.metrics.domain_classifier import DomainClassifier, cached_domain_classifier
 from flik_lab.metrics.fid import mnist_fid
-from flik_lab.models.semantic_consistency import LabelClassifier, cached_label_classifier
+from flik_lab.models.semantic_consistency import SCORING_READER_SEED, LabelClassifier, cached_label_classifier
 from flik_lab.utils.arguments import require_count
 
 DIRECTIONS = ("a2b", "b2a")
 TRAIN_IMAGES = 5000  # per domain, drawn by seed, that the domain classifier is fitted on (CelebA has 160k)
-# the scoring readers' seed: not CycleGAN's A's reader (seed 0), which the generators are trained to please
-READER_SEED = 1
 
 
 class StyleTransferScores(L.Callback):
@@ -46,9 +44,9 @@ class StyleTransferScores(L.Callback):
         if not self.readers and self.reader_epochs is not None and data.has_labels:
             for domain in "ab":
                 images, labels = data.labelled_train_images(domain)
-                self.readers[domain] = cached_label_classifier(
-                    images.cpu(), labels.cpu(), data.cache_dir(), epochs=self.reader_epochs, seed=READER_SEED
-                )
+                fit = dict(epochs=self.reader_epochs, seed=SCORING_READER_SEED)
+                reader = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), **fit)
+                self.readers[domain] = reader
 
     def _prepare(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         data = trainer.datamodule

@@ -1,6 +1,6 @@
 """CycleGAN (Zhu et al. 2017) as a LightningModule: unpaired translation A <-> B, manual optimization."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 from itertools import chain
 
@@ -19,7 +19,12 @@ from flik_lab.models.optimization import (
     build_optimizer,
     check_optimizer,
 )
-from flik_lab.models.semantic_consistency import LabelClassifier, cached_label_classifier
+from flik_lab.models.semantic_consistency import (
+    LabelClassifier,
+    cached_label_classifier,
+    checked_reader_seeds,
+    jitter,
+)
 from flik_lab.utils.arguments import (
     ArgumentError,
     require_choice,
@@ -86,6 +91,8 @@ class CycleGAN(L.LightningModule):
         lambda_semantic: float = 0.0,
         pseudo_label_confidence: float | None = 0.9,
         reader_epochs: int = 30,
+        reader_seeds: Sequence[int] = (0,),
+        reader_jitter: bool = False,
         grad_clip_norm: float | None = None,
         unused_parameters: str = "find",
         nonfinite_loss: str = "error",
@@ -100,6 +107,9 @@ class CycleGAN(L.LightningModule):
                 "pseudo_label_confidence", pseudo_label_confidence, "a probability in [0, 1] or null"
             )
         require_count(shape_pool=shape_pool, reader_epochs=reader_epochs)
+        reader_seeds = checked_reader_seeds(reader_seeds)
+        if not isinstance(reader_jitter, bool):
+            raise ArgumentError("reader_jitter", reader_jitter, "true or false")
         require_weight(
             lambda_cycle=lambda_cycle,
             lambda_identity=lambda_identity,
@@ -154,10 +164,13 @@ class CycleGAN(L.LightningModule):
             data = self.trainer.datamodule
             images, labels = data.labelled_train_images("a")
             epochs = self.hparams.reader_epochs
-            classifier = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), epochs=epochs)
-            self._semantic_classifier.append(classifier)
-            if self.label_classifier_b is not None:  # B's reader starts as A's (a resumed run loads its own)
-                self.label_classifier_b.load_state_dict(classifier.state_dict())
+            for seed in self.hparams.reader_seeds:
+                fit = dict(epochs=epochs, seed=seed)
+                self._semantic_classifier.append(
+                    cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), **fit)
+                )
+            if self.label_classifier_b is not None:  # B's reader starts as A's first (a resumed run: its own)
+                self.label_classifier_b.load_state_dict(self._semantic_classifier[0].state_dict())
 
     def on_fit_start(self) -> None:
         for classifier in self._semantic_classifier:  # after Lightning has moved the model to its device
@@ -241,17 +254,25 @@ class CycleGAN(L.LightningModule):
                     metrics[f"train/{name}"] = terms[name].detach()
             self.log_dict(metrics, prog_bar=True)
 
+    def _read(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of A's readers on `images` against `labels`, averaged over the readers; under
+        `reader_jitter`, on jittered copies, so that no pixel-exact pattern can please them (an adversarial
+        example for one reader, which the others and the scoring classifiers do not read)."""
+        if self.hparams.reader_jitter:
+            images = jitter(images)
+        readers = self._semantic_classifier
+        return sum(labelled_cross_entropy(reader(images), labels) for reader in readers) / len(readers)
+
     def _semantic_loss(self, real_b, fake_a, fake_b, label_a) -> torch.Tensor:
-        """CyCADA's semantic consistency: A's reader gives G(a) the label of a (rows without one, -1, left
+        """CyCADA's semantic consistency: A's readers give G(a) the label of a (rows without one, -1, left
         out) and F(b) the label B's reader gives b, where it is confident; B's labels are never read."""
-        reader_a = self._semantic_classifier[0]
-        loss = labelled_cross_entropy(reader_a(fake_b), label_a)
+        loss = self._read(fake_b, label_a)
         if self.label_classifier_b is None:  # pseudo_label_confidence=null: G(a) only
             return loss
         with torch.no_grad():
             confidence, pseudo_label = self.label_classifier_b(real_b).softmax(1).max(1)
         pseudo_label[confidence < self.hparams.pseudo_label_confidence] = -1
-        loss = loss + labelled_cross_entropy(reader_a(fake_a), pseudo_label)
+        loss = loss + self._read(fake_a, pseudo_label)
         if self.hparams.unused_parameters == "touch":  # B's reader trains only in D's step
             loss = loss + 0.0 * sum(p.sum() for p in self.label_classifier_b.parameters())
         return loss

@@ -13,9 +13,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from flik_lab.models.small_cnn import small_cnn
+from flik_lab.utils.arguments import ArgumentError
 from flik_lab.utils.cached_fit import cached_fit, fingerprint
 
 log = logging.getLogger(__name__)
+
+# the seed of the readers that score translations (StyleTransferScores): no training reader may use it, or the
+# generators would be scored by the very network they were trained to satisfy
+SCORING_READER_SEED = 1
+
+
+def checked_reader_seeds(seeds) -> list[int]:
+    """The training readers' seeds: distinct ints >= 0, not SCORING_READER_SEED, as a list; else an error."""
+    expected = f"a non-empty list of distinct seeds >= 0 without {SCORING_READER_SEED} (the scoring readers')"
+    if isinstance(seeds, str | int) or not hasattr(seeds, "__iter__"):
+        raise ArgumentError("reader_seeds", seeds, expected)
+    seeds = list(seeds)
+    good = all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    if not seeds or not good or len(set(seeds)) < len(seeds) or SCORING_READER_SEED in seeds:
+        raise ArgumentError("reader_seeds", seeds, expected)
+    return seeds
 
 
 class LabelClassifier(nn.Module):
@@ -29,20 +46,20 @@ class LabelClassifier(nn.Module):
         return self.net(images)
 
 
-def jitter(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def jitter(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each image rotated (±15°), scaled (0.85-1.15), shifted (±5 %), and its strokes thinned, kept or
-    thickened (a 3x3 min / identity / max filter), at random."""
-    n = len(images)
-    angle = (torch.rand(n, generator=generator) - 0.5) * 0.52
-    scale = 0.85 + 0.3 * torch.rand(n, generator=generator)
-    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 0.2
+    thickened (a 3x3 min / identity / max filter), at random; differentiable in `images`."""
+    n, device = len(images), images.device
+    angle = (torch.rand(n, generator=generator, device=device) - 0.5) * 0.52
+    scale = 0.85 + 0.3 * torch.rand(n, generator=generator, device=device)
+    shift = (torch.rand(n, 2, generator=generator, device=device) - 0.5) * 0.2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
     )
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     moved = F.grid_sample(images, grid, align_corners=False, padding_mode="border")
-    stroke = torch.randint(3, (n, 1, 1, 1), generator=generator)
+    stroke = torch.randint(3, (n, 1, 1, 1), generator=generator, device=device)
     thin, thick = -F.max_pool2d(-moved, 3, 1, 1), F.max_pool2d(moved, 3, 1, 1)
     return torch.where(stroke == 0, thin, torch.where(stroke == 2, thick, moved))
 
