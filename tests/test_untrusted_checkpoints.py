@@ -49,6 +49,7 @@ TINY_CYCLEGAN = [
     "model.generator_ab.width=4",
     "model.generator_ab.num_blocks=1",
     "model.discriminator_a.width=4",
+    "model.reader_epochs=1",  # the semantic term's readers: 30 epochs each in the experiment
     "data.val_size=50",
     "data.test_size=50",
     "data.eval_batch_size=50",
