@@ -43,10 +43,10 @@ class StyleTransferScores(L.Callback):
             self.classifier = cached_domain_classifier(a, b, data.cache_dir(), epochs=self.classifier_epochs)
         if not self.readers and self.reader_epochs is not None and data.has_labels:
             for domain in "ab":
-                images, labels = data.labelled_train_images(domain)
-                fit = dict(epochs=self.reader_epochs, seed=SCORING_READER_SEED)
-                reader = cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), **fit)
-                self.readers[domain] = reader
+                images, labels = (t.cpu() for t in data.labelled_train_images(domain))
+                self.readers[domain] = cached_label_classifier(
+                    images, labels, data.cache_dir(), epochs=self.reader_epochs, seed=SCORING_READER_SEED
+                )
 
     def _prepare(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         data = trainer.datamodule

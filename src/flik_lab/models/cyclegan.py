@@ -162,13 +162,12 @@ class CycleGAN(L.LightningModule):
             find_unused_parameters(self.trainer.strategy)
         if stage == "fit" and self.hparams.lambda_semantic > 0 and not self._semantic_classifier:
             data = self.trainer.datamodule
-            images, labels = data.labelled_train_images("a")
-            epochs = self.hparams.reader_epochs
-            for seed in self.hparams.reader_seeds:
-                fit = dict(epochs=epochs, seed=seed)
-                self._semantic_classifier.append(
-                    cached_label_classifier(images.cpu(), labels.cpu(), data.cache_dir(), **fit)
-                )
+            images, labels = (t.cpu() for t in data.labelled_train_images("a"))
+            epochs, cache = self.hparams.reader_epochs, data.cache_dir()
+            self._semantic_classifier.extend(
+                cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed)
+                for seed in self.hparams.reader_seeds
+            )
             if self.label_classifier_b is not None:  # B's reader starts as A's first (a resumed run: its own)
                 self.label_classifier_b.load_state_dict(self._semantic_classifier[0].state_dict())
 
