@@ -44,7 +44,7 @@ class MNISTFeatures(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         # features in full precision even inside a bf16/16-mixed autocast region
         with torch.autocast(images.device.type, enabled=False):
-            weight = self.classifier.head.weight  # float32, or float64 after `fid.set_dtype`
+            weight = self.classifier.head.weight  # float32, or float64 after `fid.set_dtype(torch.float64)`
             return self.classifier.features(images.to(weight.dtype)).double()
 
 
