@@ -36,8 +36,19 @@ def lr(g: float, d: float | None = None) -> list[str]:
     return [f"model.lr_g={g}", f"model.lr_d={d or g}"]
 
 
+# lr constant for the first half, then falling linearly to 0 (scheduler=linear_decay as a value)
+COOLDOWN = (
+    "model.scheduler={_target_:flik_lab.models.optimization.linear_decay,_partial_:true,"
+    "constant_fraction:0.5,min_lr_ratio:0.0}"
+)
+E30 = "trainer.max_epochs=30"
+
+
 # round 2's best: hinge loss, lr 1.5e-3 falling linearly to 0, Adam betas (0, 0.9)
 P7 = [EMA, HINGE, DECAY, *lr(1.5e-3), *BETAS_0_09]
+# round 7's: P7 without the decay, the default since
+V1 = [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09]
+LR1E3 = [EMA, HINGE, *lr(1e-3), *BETAS_0_09]
 CANDIDATES = {
     # round 1 (16 runs at a time on a 16-core Intel Xeon, one thread each)
     "A_old_default": [],
@@ -79,7 +90,7 @@ CANDIDATES = {
     "T2_latent32": [*P7, "model.latent_dim=32"],
     # round 7: P7 run for 80 epochs (lr falling over 80) was at 110 by epoch 20 and 93.5 by epoch 28:
     # 20 epochs of falling lr stop it early
-    "V1_const_lr": [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09],
+    "V1_const_lr": V1,
     "V2_const_lr2e-3": [EMA, HINGE, *lr(2e-3), *BETAS_0_09],
     "V3_const_bf16_24ep": [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09, BF16, "trainer.max_epochs=24"],
     "V5_const_b16_lr1e-3_17ep": [
@@ -97,6 +108,25 @@ CANDIDATES = {
         "model.optimizer_g.betas=[0.0,0.99]",
         "model.optimizer_d.betas=[0.0,0.99]",
     ],
+    # round 10 (the FID classifier now runs in float32: 30 epochs fit where 20 did); V1 plateaus near 111-115
+    # from epoch 16 to 29, so: what moves the plateau
+    "W1_30ep": [*V1, E30],
+    # W2 (minibatch standard deviation in D's last layer) ran with a switch removed after measurement
+    "W3_r1_30ep": [*V1, E30, "model.r1_gamma=1.0"],
+    "W4_cooldown_30ep": [*V1, E30, COOLDOWN],
+    "W5_ema9995_30ep": [*V1, E30, "model.ema_decay=0.9995"],
+    "W6_lr1e-3_30ep": [*LR1E3, E30],
+    # round 11: R1 and lr 1e-3 paid on seed 42; R1 costs 27 % of the time every batch, less when lazy
+    "W7_lr1e-3_r1_30ep": [*LR1E3, E30, "model.r1_gamma=1.0"],
+    "W8_lr1e-3_r1lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=1.0", "model.r1_every=4"],
+    "W9_lr7e-4_30ep": [EMA, HINGE, *lr(7e-4), *BETAS_0_09, E30],
+    # round 12: R1's weight, lazily every 4 batches
+    "W10_lr1e-3_r1g3lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=4"],
+    "W11_lr1e-3_r1g0.3lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=0.3", "model.r1_every=4"],
+    # round 13: around R1's weight 3
+    "W12_lr1e-3_r1g10lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=10.0", "model.r1_every=4"],
+    "W13_lr1.5e-3_r1g3lazy4_30ep": [*V1, E30, "model.r1_gamma=3.0", "model.r1_every=4"],
+    "W14_lr1e-3_r1g3lazy8_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=8"],
 }
 
 

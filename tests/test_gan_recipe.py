@@ -1,14 +1,17 @@
-"""The GAN's quality switches: the generator's moving average, hinge loss, spectral normalisation; each
-does what it says and bad values are refused naming their key."""
+"""The GAN's quality switches: the generator's moving average, hinge loss, spectral normalisation, R1;
+each does what it says and bad values are refused naming their key."""
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
 
+from flik_lab.models import gan as gan_module
 from flik_lab.models.dcgan import Discriminator, Generator
 from flik_lab.models.ema import ema_copy
 from flik_lab.models.gan import GAN
-from flik_lab.models.gan_losses import discriminator_loss, generator_loss
+from flik_lab.models.gan_losses import discriminator_loss, generator_loss, r1_penalty
 from flik_lab.training import train
 from flik_lab.utils.arguments import ArgumentError
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
@@ -82,9 +85,40 @@ def test_spectral_norm_keeps_each_layer_at_unit_gain():
         assert sigma.item() == pytest.approx(1.0, abs=0.05)
 
 
+def test_r1_is_half_gamma_times_the_squared_gradient_on_real_images():
+    torch.manual_seed(0)
+    weight = torch.randn(4, requires_grad=True)
+    images = torch.randn(3, 1, 2, 2).requires_grad_(True)
+    logits = images.flatten(1) @ weight  # D(x) = w . x: every image's input gradient is w
+    penalty = r1_penalty(logits, images, gamma=3.0)
+    assert penalty.item() == pytest.approx(1.5 * weight.detach().pow(2).sum().item())
+    penalty.backward()  # D is trained on it: d/dw (gamma/2 |w|^2) = gamma w
+    torch.testing.assert_close(weight.grad, 3.0 * weight.detach())
+
+
+def test_lazy_r1_is_added_every_nth_batch_with_n_times_the_weight(monkeypatch):
+    seen = []
+
+    def recording_penalty(logits, images, gamma):
+        assert images.requires_grad and logits.shape == (images.shape[0],)
+        seen.append(gamma)
+        return r1_penalty(logits, images, gamma)
+
+    monkeypatch.setattr(gan_module, "r1_penalty", recording_penalty)
+    model = _tiny_gan(r1_gamma=0.5, r1_every=2, loss="hinge")
+    digits = TensorDataset(torch.rand(20, 1, 28, 28) * 2 - 1)
+    quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", limit_val_batches=0, **quiet)
+    trainer.fit(model, DataLoader(digits, batch_size=4))
+    assert seen == [1.0, 1.0, 1.0]  # batches 0, 2 and 4 of 5, each with 2 x 0.5
+
+
 @pytest.mark.parametrize(
     ("kwargs", "argument"),
-    [({"ema_decay": 1.0}, "ema_decay"), ({"ema_decay": True}, "ema_decay"), ({"loss": "wgan"}, "loss")],
+    [
+        ({"ema_decay": 1.0}, "ema_decay"), ({"ema_decay": True}, "ema_decay"), ({"loss": "wgan"}, "loss"),
+        ({"r1_gamma": 0.0}, "r1_gamma"), ({"r1_every": 0}, "r1_every"), ({"r1_every": 1.5}, "r1_every"),
+    ],
 )  # fmt: skip
 def test_bad_values_name_their_argument(kwargs, argument):
     with pytest.raises(ArgumentError) as error:
@@ -92,7 +126,7 @@ def test_bad_values_name_their_argument(kwargs, argument):
     assert error.value.argument == argument
 
 
-@pytest.mark.parametrize("override", ["model.ema_decay=1.5", "model.loss=wgan"])
+@pytest.mark.parametrize("override", ["model.ema_decay=1.5", "model.loss=wgan", "model.r1_every=0"])
 def test_bad_values_in_config_name_their_key_before_training(override, tmp_path):
     key = override.split("=")[0]
     with pytest.raises(ConfigError, match=f"invalid config value '{key}'"):

@@ -10,14 +10,14 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
 from flik_lab.models.finite_loss import NONFINITE_POLICIES
-from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss
+from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
     build_optimizer,
     check_optimizer,
 )
-from flik_lab.utils.arguments import require_choice, require_positive
+from flik_lab.utils.arguments import require_choice, require_count, require_positive
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
@@ -29,7 +29,7 @@ DCGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # Radford et al. 201
 
 class GAN(L.LightningModule):
     """GAN (Goodfellow et al. 2014) with one D step and one G step per batch; with `ema_decay`, samples,
-    FID and checkpoints' `forward` use a moving average of the generator's weights."""
+    FID and checkpoints' `forward` use a moving average of the generator's weights; `r1_gamma` adds R1."""
 
     def __init__(
         self,
@@ -48,6 +48,8 @@ class GAN(L.LightningModule):
         eval_seed: int = 0,
         ema_decay: float | None = None,
         loss: str = "nonsaturating",
+        r1_gamma: float | None = None,
+        r1_every: int = 1,
     ):
         super().__init__()
         require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
@@ -56,6 +58,9 @@ class GAN(L.LightningModule):
         check_optimizer("optimizer_d", optimizer_d)
         if grad_clip_norm is not None:
             require_positive(grad_clip_norm=grad_clip_norm)
+        if r1_gamma is not None:
+            require_positive(r1_gamma=r1_gamma)
+        require_count(r1_every=r1_every)
         require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
         require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(
@@ -108,10 +113,17 @@ class GAN(L.LightningModule):
         kind = self.hparams.loss
         logits = {}
 
+        gamma, every = self.hparams.r1_gamma, self.hparams.r1_every
+        # lazy R1 (StyleGAN2): every `r1_every`-th batch, weighted by r1_every
+        r1_gamma = None if gamma is None or batch_idx % every else gamma * every
+
         def d_loss() -> torch.Tensor:
-            logits["real"] = self.discriminator(real)
+            seen = real.detach().requires_grad_(True) if r1_gamma is not None else real
+            logits["real"] = self.discriminator(seen)
             logits["fake"] = self.discriminator(fake.detach())
             loss = discriminator_loss(kind, logits["real"], logits["fake"])
+            if r1_gamma is not None:
+                loss = loss + r1_penalty(logits["real"], seen, r1_gamma)
             if self.hparams.unused_parameters == "touch":  # G gets zero gradients instead of none
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator.parameters())
             return loss
