@@ -17,11 +17,13 @@ from pathlib import Path
 
 # name -> overrides on top of the current default (`flik-lab train`); widths, batch, lrs and epochs of the
 # pre-issue-11 default are spelled out so the table does not move when the defaults do
+DEFAULTS = "@defaults"  # first item of a candidate whose overrides go on today's defaults, not OLD_DEFAULT
 OLD_DEFAULT = [
     "model.generator.width=32", "model.discriminator.width=32", "data.batch_size=32",
     "model.lr_g=6e-4", "model.lr_d=6e-4", "trainer.max_epochs=20", "model.ema_decay=null",
     "model.loss=nonsaturating", "model.discriminator.spectral_norm=false", "model.scheduler=null",
     "model.optimizer_g.betas=[0.5,0.999]", "model.optimizer_d.betas=[0.5,0.999]",
+    "model.r1_gamma=null", "~model.optimizer_g.fused", "~model.optimizer_d.fused",
 ]  # fmt: skip
 EMA = "model.ema_decay=0.999"
 HINGE = "model.loss=hinge"
@@ -49,6 +51,7 @@ P7 = [EMA, HINGE, DECAY, *lr(1.5e-3), *BETAS_0_09]
 # round 7's: P7 without the decay, the default since
 V1 = [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09]
 LR1E3 = [EMA, HINGE, *lr(1e-3), *BETAS_0_09]
+R1G3 = ["model.r1_gamma=3.0", "model.r1_every=4"]
 CANDIDATES = {
     # round 1 (16 runs at a time on a 16-core Intel Xeon, one thread each)
     "A_old_default": [],
@@ -79,7 +82,7 @@ CANDIDATES = {
     "Q3_g48_d32_17ep": [*P7, "model.generator.width=48", "trainer.max_epochs=17"],
     "Q4_g32_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
     # the defaults as `flik-lab train` runs them: P7 (= Q1) first, V1 since round 7
-    "Z_new_default": "defaults",
+    "Z_new_default": [DEFAULTS],
     # round 5: around the new default, at equal time
     "S1_d16_28ep": [*P7, "model.discriminator.width=16", "trainer.max_epochs=28"],
     "S2_lr2e-3": [EMA, HINGE, DECAY, *lr(2e-3), *BETAS_0_09],
@@ -127,13 +130,29 @@ CANDIDATES = {
     "W12_lr1e-3_r1g10lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=10.0", "model.r1_every=4"],
     "W13_lr1.5e-3_r1g3lazy4_30ep": [*V1, E30, "model.r1_gamma=3.0", "model.r1_every=4"],
     "W14_lr1e-3_r1g3lazy8_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=8"],
+    # round 14: with D held by R1, the learning rates and Adam's beta2
+    "W16_g1e-3_d2e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1e-3, 2e-3), *BETAS_0_09, E30, *R1G3],
+    # the check (2 threads, one run at a time): the new default (W10 with fused Adam) at fewer epochs, or
+    # validated every second epoch, to fit the old default's wall time
+    "Z28_new_default_28ep": [DEFAULTS, "trainer.max_epochs=28"],
+    "Z32_new_default_32ep_val2": [DEFAULTS, "trainer.max_epochs=32", "trainer.check_val_every_n_epoch=2"],
+    "W17_lr1e-3_b099_r1g3lazy4_30ep": [
+        EMA,
+        HINGE,
+        *lr(1e-3),
+        "model.optimizer_g.betas=[0.0,0.99]",
+        "model.optimizer_d.betas=[0.0,0.99]",
+        E30,
+        *R1G3,
+    ],  # fmt: skip
 }
 
 
 def train(name: str, overrides: list[str], seed: int, out: Path, threads: int, extra: list[str]) -> dict:
     run_dir = out / f"{name}_s{seed}"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    base = [] if overrides == "defaults" else [*OLD_DEFAULT, *overrides]
+    on_defaults = overrides[:1] == [DEFAULTS]
+    base = overrides[1:] if on_defaults else [*OLD_DEFAULT, *overrides]
     args = [*base, *extra, f"seed={seed}", f"hydra.run.dir={run_dir}", "test=false"]
     args += ["callbacks.progress_bar=null", "logger=csv"]
     start = time.perf_counter()

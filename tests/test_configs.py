@@ -43,6 +43,15 @@ def test_experiments_instantiate_their_model_and_data(variant, tmp_path):
     assert type(data).__name__ == expected.get(variant, "CelebADataModule")
 
 
+def test_the_default_run_is_experiment_gan_mnist5k(tmp_path):
+    # the experiment spells out the tuned defaults of `flik-lab train` (issue 11); they must not drift apart
+    default = compose_config("train", tmp_path)
+    spelled_out = compose_config("train", tmp_path, ["experiment=gan_mnist5k"])
+    for group in ("model", "data", "trainer", "callbacks"):
+        assert OmegaConf.to_container(default[group]) == OmegaConf.to_container(spelled_out[group]), group
+    assert default.model.r1_gamma == 3.0 and default.trainer.max_epochs == 24
+
+
 def test_variants_found():
     assert {("experiment", "gan_mnist"), ("experiment", "gan_celeba"), ("trainer", "gpu")} <= set(VARIANTS)
 
