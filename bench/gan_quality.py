@@ -132,6 +132,9 @@ CANDIDATES = {
     "W14_lr1e-3_r1g3lazy8_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=8"],
     # round 14: with D held by R1, the learning rates and Adam's beta2
     "W16_g1e-3_d2e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1e-3, 2e-3), *BETAS_0_09, E30, *R1G3],
+    # round 15: a faster generator, R1 more often
+    "W18_g1.5e-3_d1e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1.5e-3, 1e-3), *BETAS_0_09, E30, *R1G3],
+    "W21_lr1e-3_r1g3lazy2_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=2"],
     # the check (2 threads, one run at a time): the new default (W10 with fused Adam) at fewer epochs, or
     # validated every second epoch, to fit the old default's wall time
     "Z28_new_default_28ep": [DEFAULTS, "trainer.max_epochs=28"],
