@@ -32,10 +32,15 @@ SN = "model.discriminator.spectral_norm=true"
 DECAY = "model.scheduler={_target_:flik_lab.models.optimization.warmup_linear,_partial_:true,warmup_steps:0}"
 BF16 = "trainer.precision=bf16-mixed"
 BETAS_0_09 = ["model.optimizer_g.betas=[0.0,0.9]", "model.optimizer_d.betas=[0.0,0.9]"]
+BETAS_0_099 = ["model.optimizer_g.betas=[0.0,0.99]", "model.optimizer_d.betas=[0.0,0.99]"]
 
 
 def lr(g: float, d: float | None = None) -> list[str]:
     return [f"model.lr_g={g}", f"model.lr_d={d or g}"]
+
+
+def r1(gamma: float, every: int = 1) -> list[str]:
+    return [f"model.r1_gamma={gamma}", f"model.r1_every={every}"]
 
 
 # lr constant for the first half, then falling linearly to 0 (scheduler=linear_decay as a value)
@@ -51,7 +56,6 @@ P7 = [EMA, HINGE, DECAY, *lr(1.5e-3), *BETAS_0_09]
 # round 7's: P7 without the decay, the default since
 V1 = [EMA, HINGE, *lr(1.5e-3), *BETAS_0_09]
 LR1E3 = [EMA, HINGE, *lr(1e-3), *BETAS_0_09]
-R1G3 = ["model.r1_gamma=3.0", "model.r1_every=4"]
 CANDIDATES = {
     # round 1 (16 runs at a time on a 16-core Intel Xeon, one thread each)
     "A_old_default": [],
@@ -104,50 +108,36 @@ CANDIDATES = {
         "data.batch_size=16",
         "trainer.max_epochs=17",
     ],
-    "V6_const_beta2_099": [
-        EMA,
-        HINGE,
-        *lr(1.5e-3),
-        "model.optimizer_g.betas=[0.0,0.99]",
-        "model.optimizer_d.betas=[0.0,0.99]",
-    ],
+    "V6_const_beta2_099": [EMA, HINGE, *lr(1.5e-3), *BETAS_0_099],
     # round 10 (the FID classifier now runs in float32: 30 epochs fit where 20 did); V1 plateaus near 111-115
     # from epoch 16 to 29, so: what moves the plateau
     "W1_30ep": [*V1, E30],
     # W2 (minibatch standard deviation in D's last layer) ran with a switch removed after measurement
-    "W3_r1_30ep": [*V1, E30, "model.r1_gamma=1.0"],
+    "W3_r1_30ep": [*V1, E30, *r1(1.0)],
     "W4_cooldown_30ep": [*V1, E30, COOLDOWN],
     "W5_ema9995_30ep": [*V1, E30, "model.ema_decay=0.9995"],
     "W6_lr1e-3_30ep": [*LR1E3, E30],
     # round 11: R1 and lr 1e-3 paid on seed 42; R1 costs 27 % of the time every batch, less when lazy
-    "W7_lr1e-3_r1_30ep": [*LR1E3, E30, "model.r1_gamma=1.0"],
-    "W8_lr1e-3_r1lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=1.0", "model.r1_every=4"],
+    "W7_lr1e-3_r1_30ep": [*LR1E3, E30, *r1(1.0)],
+    "W8_lr1e-3_r1lazy4_30ep": [*LR1E3, E30, *r1(1.0, 4)],
     "W9_lr7e-4_30ep": [EMA, HINGE, *lr(7e-4), *BETAS_0_09, E30],
     # round 12: R1's weight, lazily every 4 batches
-    "W10_lr1e-3_r1g3lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=4"],
-    "W11_lr1e-3_r1g0.3lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=0.3", "model.r1_every=4"],
+    "W10_lr1e-3_r1g3lazy4_30ep": [*LR1E3, E30, *r1(3.0, 4)],
+    "W11_lr1e-3_r1g0.3lazy4_30ep": [*LR1E3, E30, *r1(0.3, 4)],
     # round 13: around R1's weight 3
-    "W12_lr1e-3_r1g10lazy4_30ep": [*LR1E3, E30, "model.r1_gamma=10.0", "model.r1_every=4"],
-    "W13_lr1.5e-3_r1g3lazy4_30ep": [*V1, E30, "model.r1_gamma=3.0", "model.r1_every=4"],
-    "W14_lr1e-3_r1g3lazy8_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=8"],
+    "W12_lr1e-3_r1g10lazy4_30ep": [*LR1E3, E30, *r1(10.0, 4)],
+    "W13_lr1.5e-3_r1g3lazy4_30ep": [*V1, E30, *r1(3.0, 4)],
+    "W14_lr1e-3_r1g3lazy8_30ep": [*LR1E3, E30, *r1(3.0, 8)],
     # round 14: with D held by R1, the learning rates and Adam's beta2
-    "W16_g1e-3_d2e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1e-3, 2e-3), *BETAS_0_09, E30, *R1G3],
+    "W16_g1e-3_d2e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1e-3, 2e-3), *BETAS_0_09, E30, *r1(3.0, 4)],
+    "W17_lr1e-3_b099_r1g3lazy4_30ep": [EMA, HINGE, *lr(1e-3), *BETAS_0_099, E30, *r1(3.0, 4)],
     # round 15: a faster generator, R1 more often
-    "W18_g1.5e-3_d1e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1.5e-3, 1e-3), *BETAS_0_09, E30, *R1G3],
-    "W21_lr1e-3_r1g3lazy2_30ep": [*LR1E3, E30, "model.r1_gamma=3.0", "model.r1_every=2"],
+    "W18_g1.5e-3_d1e-3_r1g3lazy4_30ep": [EMA, HINGE, *lr(1.5e-3, 1e-3), *BETAS_0_09, E30, *r1(3.0, 4)],
+    "W21_lr1e-3_r1g3lazy2_30ep": [*LR1E3, E30, *r1(3.0, 2)],
     # the check (2 threads, one run at a time): the new default (W10 with fused Adam) at fewer epochs, or
     # validated every second epoch, to fit the old default's wall time
     "Z28_new_default_28ep": [DEFAULTS, "trainer.max_epochs=28"],
     "Z32_new_default_32ep_val2": [DEFAULTS, "trainer.max_epochs=32", "trainer.check_val_every_n_epoch=2"],
-    "W17_lr1e-3_b099_r1g3lazy4_30ep": [
-        EMA,
-        HINGE,
-        *lr(1e-3),
-        "model.optimizer_g.betas=[0.0,0.99]",
-        "model.optimizer_d.betas=[0.0,0.99]",
-        E30,
-        *R1G3,
-    ],  # fmt: skip
 }
 
 
