@@ -138,6 +138,11 @@ CANDIDATES = {
     # validated every second epoch, to fit the old default's wall time
     "Z28_new_default_28ep": [DEFAULTS, "trainer.max_epochs=28"],
     "Z32_new_default_32ep_val2": [DEFAULTS, "trainer.max_epochs=32", "trainer.check_val_every_n_epoch=2"],
+    # round 16 (24 epochs, the default's length): D without BatchNorm (R1 alone), EMA horizon, D width
+    "Z24_new_default": [DEFAULTS],
+    # X1 (D without BatchNorm, R1 alone holding it: 130.4) ran with a switch removed after measurement
+    "X2_ema99": [DEFAULTS, "model.ema_decay=0.99"],
+    "X3_d48": [DEFAULTS, "model.discriminator.width=48"],
 }
 
 

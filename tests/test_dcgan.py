@@ -28,3 +28,18 @@ def test_dcgan_init():
 def test_unsupported_size_is_named():
     with pytest.raises(ValueError, match="image_size=32"):
         Generator(image_size=32)
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64)])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_end_layers_as_matrix_products_equal_the_convolutions(channels, size, channels_last, spectral_norm):
+    torch.manual_seed(0)
+    g = Generator(latent_dim=16, channels=channels, image_size=size, width=8).eval()
+    d = Discriminator(channels=channels, image_size=size, width=8, spectral_norm=spectral_norm).eval()
+    if channels_last:
+        g, d = (net.to(memory_format=torch.channels_last) for net in (g, d))
+    z = torch.randn(5, 16)
+    images = g(z)
+    torch.testing.assert_close(images, g.net(z.view(5, 16, 1, 1)))  # the convolutions as declared
+    torch.testing.assert_close(d(images), d.net(images).flatten())

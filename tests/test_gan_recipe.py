@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from flik_lab.metrics.fid import mnist_fid
 from flik_lab.models import gan as gan_module
 from flik_lab.models.dcgan import Discriminator, Generator
 from flik_lab.models.ema import ema_copy
@@ -132,3 +133,49 @@ def test_bad_values_in_config_name_their_key_before_training(override, tmp_path)
     with pytest.raises(ConfigError, match=f"invalid config value '{key}'"):
         train(compose_config("train", tmp_path / "run", ["debug=tiny", override]))
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+class _RecordValFID(L.Callback):
+    """Records each epoch's val/fid; with `forget`, drops the module's cached real statistics first."""
+
+    def __init__(self, forget: bool = False):
+        self.forget, self.fids = forget, []
+
+    def on_validation_epoch_start(self, trainer, pl_module):
+        if self.forget:
+            pl_module._val_reals = None
+
+    def on_train_epoch_end(self, trainer, pl_module):  # after the module logged this epoch's val/fid
+        self.fids.append(trainer.callback_metrics["val/fid"].item())
+
+
+def _fit_with_fid(forget: bool, real_reads: list[int]) -> tuple[GAN, L.Trainer, list[float]]:
+    L.seed_everything(0)
+    model = _tiny_gan(fid=mnist_fid(), loss="hinge")
+    update = model.fid.update
+
+    def counting_update(images, real):
+        real_reads.append(len(images)) if real else None
+        return update(images, real)
+
+    model.fid.update = counting_update
+    digits = torch.rand(24, 1, 28, 28) * 2 - 1
+    record = _RecordValFID(forget)
+    quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
+    trainer = L.Trainer(max_epochs=3, accelerator="cpu", callbacks=[record], **quiet)
+    train_data = DataLoader(TensorDataset(digits[:16]), batch_size=8)
+    trainer.fit(model, train_data, DataLoader(TensorDataset(digits[16:]), batch_size=4))
+    return model, trainer, record.fids
+
+
+def test_validation_reads_its_real_digits_once_per_fit_for_the_same_fids():
+    cached_reads, fresh_reads = [], []
+    model, trainer, cached = _fit_with_fid(forget=False, real_reads=cached_reads)
+    _, _, fresh = _fit_with_fid(forget=True, real_reads=fresh_reads)
+    assert len(cached) == 3 and cached == fresh  # the statistics put back are the ones read
+    assert len(set(cached)) == 3  # the generator moved: each epoch's FID is its own
+    assert sum(fresh_reads) == 4 * 8  # sanity check + 3 epochs, 8 real digits each
+    assert sum(cached_reads) == 2 * 8  # the sanity check (maybe partial) and the first epoch only
+    test_digits = torch.rand(6, 1, 28, 28) * 2 - 1
+    trainer.test(model, DataLoader(TensorDataset(test_digits), batch_size=6), verbose=False)
+    assert cached_reads[-1] == 6  # the test set is read, not the validation statistics reused

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from flik_lab.metrics.fid import real_statistics, restore_real_statistics
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
 from flik_lab.models.finite_loss import NONFINITE_POLICIES
@@ -79,8 +80,11 @@ class GAN(L.LightningModule):
         self.example_input_array = torch.zeros(2, latent_dim)  # the model summary's sizes and FLOPs
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
         self._eval_noise: torch.Generator | None = None
+        # the validation digits' FID statistics: the same images every epoch, so read once per fit
+        self._val_reals: dict[str, torch.Tensor] | None = None
 
     def setup(self, stage: str) -> None:
+        self._val_reals = None  # each fit/validate call reads its own validation data once
         if self.hparams.unused_parameters == "find":
             # each of the two backward passes leaves the other network without gradients: DDP's reducer
             # must look for unused parameters (Lightning #20328); set before the model is wrapped
@@ -163,16 +167,22 @@ class GAN(L.LightningModule):
         seed = self.hparams.eval_seed * 1_000_003 + self.global_rank
         self._eval_noise = torch.Generator().manual_seed(seed)
 
-    def _update_fid(self, batch) -> None:
+    def _update_fid(self, batch, stage: str) -> None:
         if self.fid is None:
             return
         real = batch[0]
-        self.fid.update(real, real=True)
+        if stage != "val" or self._val_reals is None:
+            self.fid.update(real, real=True)
         self.fid.update(self.sampler(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
 
     def _log_fid(self, stage: str) -> None:
         if self.fid is None:
             return
+        if stage == "val":
+            if self._val_reals is not None:
+                restore_real_statistics(self.fid, self._val_reals)
+            elif not self.trainer.sanity_checking:  # the sanity check may read only part of the set
+                self._val_reals = real_statistics(self.fid)
         self.log(f"{stage}/fid", self.fid.compute().float(), prog_bar=True)
         self.fid.reset()
 
@@ -180,7 +190,7 @@ class GAN(L.LightningModule):
         self._start_eval_noise()
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._update_fid(batch)
+        self._update_fid(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
         self._log_fid("val")
@@ -189,7 +199,7 @@ class GAN(L.LightningModule):
         self._start_eval_noise()
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self._update_fid(batch)
+        self._update_fid(batch, "test")
 
     def on_test_epoch_end(self) -> None:
         self._log_fid("test")
