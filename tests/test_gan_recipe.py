@@ -149,20 +149,23 @@ class _RecordValFID(L.Callback):
         self.fids.append(trainer.callback_metrics["val/fid"].item())
 
 
-def _fit_with_fid(forget: bool, real_reads: list[int]) -> tuple[GAN, L.Trainer, list[float]]:
+def _fit_with_fid(forget: bool, real_reads: list[int], reload: int = 0) -> tuple[GAN, L.Trainer, list[float]]:
     L.seed_everything(0)
     model = _tiny_gan(fid=mnist_fid(), loss="hinge")
     update = model.fid.update
 
     def counting_update(images, real):
-        real_reads.append(len(images)) if real else None
+        if real:
+            real_reads.append(len(images))
         return update(images, real)
 
     model.fid.update = counting_update
     digits = torch.rand(24, 1, 28, 28) * 2 - 1
     record = _RecordValFID(forget)
     quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
-    trainer = L.Trainer(max_epochs=3, accelerator="cpu", callbacks=[record], **quiet)
+    trainer = L.Trainer(
+        max_epochs=3, accelerator="cpu", callbacks=[record], reload_dataloaders_every_n_epochs=reload, **quiet
+    )
     train_data = DataLoader(TensorDataset(digits[:16]), batch_size=8)
     trainer.fit(model, train_data, DataLoader(TensorDataset(digits[16:]), batch_size=4))
     return model, trainer, record.fids
@@ -179,3 +182,9 @@ def test_validation_reads_its_real_digits_once_per_fit_for_the_same_fids():
     test_digits = torch.rand(6, 1, 28, 28) * 2 - 1
     trainer.test(model, DataLoader(TensorDataset(test_digits), batch_size=6), verbose=False)
     assert cached_reads[-1] == 6  # the test set is read, not the validation statistics reused
+
+
+def test_validation_rereads_its_digits_when_the_loaders_are_reloaded():
+    reads = []
+    _fit_with_fid(forget=False, real_reads=reads, reload=1)  # the validation set may change every epoch
+    assert sum(reads) == 4 * 8

@@ -181,7 +181,8 @@ class GAN(L.LightningModule):
         if stage == "val":
             if self._val_reals is not None:
                 restore_real_statistics(self.fid, self._val_reals)
-            elif not self.trainer.sanity_checking:  # the sanity check may read only part of the set
+            elif not self.trainer.sanity_checking and not self.trainer.reload_dataloaders_every_n_epochs:
+                # kept unless the sanity check read only part of the set or the set may change
                 self._val_reals = real_statistics(self.fid)
         self.log(f"{stage}/fid", self.fid.compute().float(), prog_bar=True)
         self.fid.reset()
