@@ -6,7 +6,6 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from flik_lab.models.mnist_classifier import MNISTFeatures
 
 FEATURE_STATES = ("real_features_sum", "real_features_cov_sum", "fake_features_sum", "fake_features_cov_sum")
-REAL_STATES = ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
 
 
 class FiniteFID(FrechetInceptionDistance):
@@ -30,14 +29,3 @@ def mnist_fid() -> FrechetInceptionDistance:
     run's 3 s epoch) for FIDs equal to 8 significant digits (bench/RESULTS.md, issue 11).
     """
     return FiniteFID(feature=MNISTFeatures(), reset_real_features=True)
-
-
-def real_statistics(fid: FrechetInceptionDistance) -> dict[str, torch.Tensor]:
-    """A copy of what `fid` has accumulated from real images on this process (before any DDP sync)."""
-    return {name: getattr(fid, name).clone() for name in REAL_STATES}
-
-
-def restore_real_statistics(fid: FrechetInceptionDistance, statistics: dict[str, torch.Tensor]) -> None:
-    """Put back real-image statistics taken by `real_statistics`, in place of reading the images again."""
-    for name, value in statistics.items():
-        setattr(fid, name, value.clone())

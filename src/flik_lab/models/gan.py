@@ -7,9 +7,9 @@ import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from flik_lab.metrics.fid import real_statistics, restore_real_statistics
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
+from flik_lab.models.fid_statistics import real_statistics, restore_real_statistics
 from flik_lab.models.finite_loss import NONFINITE_POLICIES
 from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
