@@ -139,19 +139,18 @@ CANDIDATES = {
     "Z28_new_default_28ep": [DEFAULTS, "trainer.max_epochs=28"],
     "Z32_new_default_32ep_val2": [DEFAULTS, "trainer.max_epochs=32", "trainer.check_val_every_n_epoch=2"],
     # round 16 (24 epochs, the default's length): D without BatchNorm (R1 alone), EMA horizon, D width
-    "Z24_new_default": [DEFAULTS],
+    "Z24_new_default": [DEFAULTS, "trainer.max_epochs=24"],
     # X1 (D without BatchNorm, R1 alone holding it: 130.4) ran with a switch removed after measurement
-    "X2_ema99": [DEFAULTS, "model.ema_decay=0.99"],
-    "X3_d48": [DEFAULTS, "model.discriminator.width=48"],
-    # round 17 (2 threads, alone): matrix-product end layers and validation's cached real statistics make an
-    # epoch 1.19x faster; the default run on to 40 epochs reads how many fit the old default's wall time
+    "X2_ema99": [DEFAULTS, "trainer.max_epochs=24", "model.ema_decay=0.99"],
+    "X3_d48": [DEFAULTS, "trainer.max_epochs=24", "model.discriminator.width=48"],
+    # round 17 (2 threads, alone): matrix-product end layers and validation's kept real statistics make an
+    # epoch 1.085x faster; the default run on to 40 epochs reads how many fit the old default's wall time
     "Z40_new_default_40ep": [DEFAULTS, "trainer.max_epochs=40"],
     # round 18 (2 threads, alone, the old default's wall time): a batch of 16 takes 0.6x the time of 32, so
     # 18 epochs of 250 batches (4,500 updates) fit where 25 of 125 do
     "K1_b16_18ep": [DEFAULTS, "data.batch_size=16", "trainer.max_epochs=18"],
     "K2_b16_lr7e-4_18ep": [DEFAULTS, "data.batch_size=16", *lr(7e-4), "trainer.max_epochs=18"],
-    # the check (2 threads, alone): today's default, 27 epochs
-    "Z27_new_default": [DEFAULTS],
+    # the check's 27-epoch default is Z_new_default (seeds 45-47 and the older code ran from git worktrees)
 }
 
 

@@ -143,7 +143,7 @@ class _RecordValFID(L.Callback):
 
     def on_validation_epoch_start(self, trainer, pl_module):
         if self.forget:
-            pl_module._val_reals = None
+            pl_module._forget_val_reals()
 
     def on_train_epoch_end(self, trainer, pl_module):  # after the module logged this epoch's val/fid
         self.fids.append(trainer.callback_metrics["val/fid"].item())

@@ -9,7 +9,6 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
-from flik_lab.models.fid_statistics import real_statistics, restore_real_statistics
 from flik_lab.models.finite_loss import NONFINITE_POLICIES
 from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
@@ -80,11 +79,11 @@ class GAN(L.LightningModule):
         self.example_input_array = torch.zeros(2, latent_dim)  # the model summary's sizes and FLOPs
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
         self._eval_noise: torch.Generator | None = None
-        # the validation digits' FID statistics: the same images every epoch, so read once per fit
-        self._val_reals: dict[str, torch.Tensor] | None = None
+        # the FID holds the validation digits' statistics from an earlier epoch: the same images, read once
+        self._val_reals_kept = False
 
     def setup(self, stage: str) -> None:
-        self._val_reals = None  # each fit/validate call reads its own validation data once
+        self._forget_val_reals()  # each fit/validate/test call reads its own data
         if self.hparams.unused_parameters == "find":
             # each of the two backward passes leaves the other network without gradients: DDP's reducer
             # must look for unused parameters (Lightning #20328); set before the model is wrapped
@@ -171,21 +170,28 @@ class GAN(L.LightningModule):
         if self.fid is None:
             return
         real = batch[0]
-        if stage != "val" or self._val_reals is None:
+        if not (stage == "val" and self._val_reals_kept):
             self.fid.update(real, real=True)
         self.fid.update(self.sampler(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
 
     def _log_fid(self, stage: str) -> None:
         if self.fid is None:
             return
-        if stage == "val":
-            if self._val_reals is not None:
-                restore_real_statistics(self.fid, self._val_reals)
-            elif not self.trainer.sanity_checking and not self.trainer.reload_dataloaders_every_n_epochs:
-                # kept unless the sanity check read only part of the set or the set may change
-                self._val_reals = real_statistics(self.fid)
         self.log(f"{stage}/fid", self.fid.compute().float(), prog_bar=True)
+        # torchmetrics keeps the real statistics through `reset` unless `reset_real_features`; not after the
+        # sanity check (it may read part of the set) or when the loaders are reloaded (the set may change)
+        trainer = self.trainer
+        reloads = trainer.reload_dataloaders_every_n_epochs
+        keep = stage == "val" and not trainer.sanity_checking and not reloads
+        self.fid.reset_real_features = not keep
         self.fid.reset()
+        self._val_reals_kept = keep
+
+    def _forget_val_reals(self) -> None:
+        self._val_reals_kept = False
+        if self.fid is not None:
+            self.fid.reset_real_features = True
+            self.fid.reset()
 
     def on_validation_epoch_start(self) -> None:
         self._start_eval_noise()
