@@ -151,6 +151,11 @@ CANDIDATES = {
     "K1_b16_18ep": [DEFAULTS, "data.batch_size=16", "trainer.max_epochs=18"],
     "K2_b16_lr7e-4_18ep": [DEFAULTS, "data.batch_size=16", *lr(7e-4), "trainer.max_epochs=18"],
     # the check's 27-epoch default is Z_new_default (seeds 45-47 and the older code ran from git worktrees)
+    # round 21: R1's theory (Mescheder et al. 2018) and StyleGAN2 pair it with the non-saturating loss
+    "Y1_nonsaturating": [DEFAULTS, "model.loss=nonsaturating"],
+    # R1 removed the plateau that made every falling lr lose (rounds 2, 10): a cool-down over the last quarter
+    "Y2_cooldown_last_quarter": [DEFAULTS, COOLDOWN.replace("constant_fraction:0.5", "constant_fraction:0.75")],
+    "Y3_cooldown_last_half": [DEFAULTS, COOLDOWN],
 }
 
 
