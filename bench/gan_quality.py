@@ -154,7 +154,7 @@ CANDIDATES = {
     # round 21: R1's theory (Mescheder et al. 2018) and StyleGAN2 pair it with the non-saturating loss
     "Y1_nonsaturating": [DEFAULTS, "model.loss=nonsaturating"],
     # R1 removed the plateau that made every falling lr lose (rounds 2, 10): a cool-down over the last quarter
-    "Y2_cooldown_last_quarter": [DEFAULTS, COOLDOWN.replace("constant_fraction:0.5", "constant_fraction:0.75")],
+    "Y2_cooldown_last_quarter": [DEFAULTS, COOLDOWN.replace("fraction:0.5", "fraction:0.75")],
     "Y3_cooldown_last_half": [DEFAULTS, COOLDOWN],
 }
 

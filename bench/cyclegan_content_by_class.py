@@ -1,0 +1,101 @@
+"""Where a digits CycleGAN loses content: per-class readings of its test translations (a measurement).
+
+The shipped MNIST classifier (which scores content_a2b / content_b2a) and the typeset reader (which
+scores content_a2b_target) read G(a) and F(b) of the 500 + 500 test digits of `experiment=cyclegan_digits`;
+real typeset digits, and with `--fonts` each font's 1s, are read the same way for comparison.
+    python bench/cyclegan_content_by_class.py <run>/checkpoints/epoch_007.ckpt [--data-dir data] [--fonts]
+"""
+
+import argparse
+
+import numpy as np
+import torch
+
+from flik_lab.data.typeset_digits import FONT_FILES, MAX_ROTATION, SCALE, SHIFT, STROKE, _render_one
+from flik_lab.data.unpaired import UnpairedImageDataModule
+from flik_lab.models.cyclegan import CycleGAN
+from flik_lab.models.mnist_classifier import load_pretrained
+from flik_lab.models.semantic_consistency import SCORING_READER_SEED, cached_label_classifier
+from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+
+READER_EPOCHS = 30  # StyleTransferScores' default: the cached typeset reader of the runs
+
+
+def digits_data(data_dir: str) -> UnpairedImageDataModule:
+    """The test split of conf/data/unpaired_digits.yaml (built here, never from a run's saved config)."""
+    data = UnpairedImageDataModule(source="digits", data_dir=data_dir, val_size=500, test_size=500, seed=0)
+    data.prepare_data()
+    data.setup("test")
+    return data
+
+
+def real(batch: dict, domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The real rows of `domain` in an evaluation batch (the shorter domain's rows cycle to fill it)."""
+    valid = batch.get(f"valid_{domain}", torch.ones(len(batch[domain]), dtype=torch.bool))
+    return batch[domain][valid], batch[f"label_{domain}"][valid]
+
+
+@torch.no_grad()
+def per_class(reader, batches) -> tuple[float, list[float]]:
+    """Share of `(images, labels)` batches that `reader` labels right: overall and per class 0-9."""
+    hits, counts = torch.zeros(10), torch.zeros(10)
+    for images, labels in batches:
+        keep = labels >= 0
+        right = reader(images[keep].float()).argmax(1) == labels[keep]
+        hits += torch.bincount(labels[keep][right], minlength=10)
+        counts += torch.bincount(labels[keep], minlength=10)
+    return (hits.sum() / counts.sum()).item(), (hits / counts).tolist()
+
+
+@torch.no_grad()
+def font_ones(classifier, renders: int = 60) -> dict[str, float]:
+    """Share of each font's jittered 1s (`renders` of them) that `classifier` reads as 1."""
+    shares = {}
+    for font, name in enumerate(FONT_FILES):
+        images = []
+        for i in range(renders):  # the jitter of render_typeset_digits, with the font fixed
+            rng = np.random.default_rng([7, font, i])
+            scale, angle = rng.uniform(*SCALE), rng.uniform(-MAX_ROTATION, MAX_ROTATION)
+            shift, stroke = rng.uniform(-SHIFT, SHIFT, 2), rng.uniform(*STROKE)
+            images.append(_render_one(font, 1, 28, scale, angle, shift, stroke))
+        x = torch.tensor(np.stack(images))[:, None] * 2 - 1  # the data's [-1, 1]
+        shares[name] = (classifier(x).argmax(1) == 1).float().mean().item()
+    return shares
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ckpt_path")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--fonts", action="store_true", help="also read each font's 1s")
+    args = parser.parse_args()
+    model = model_from_checkpoint(load_checkpoint(args.ckpt_path), expect=CycleGAN).eval()
+    data = digits_data(args.data_dir)
+    batches = list(data.test_dataloader())
+    shipped = load_pretrained().eval()
+    images, labels = (t.cpu() for t in data.labelled_train_images("b"))
+    typeset_reader = cached_label_classifier(
+        images, labels, data.cache_dir(), epochs=READER_EPOCHS, seed=SCORING_READER_SEED
+    ).eval()
+    real_a, real_b = ([real(batch, domain) for batch in batches] for domain in "ab")
+    with torch.no_grad():
+        fake_b = [(model(images, direction="a2b"), labels) for images, labels in real_a]
+        fake_a = [(model(images, direction="b2a"), labels) for images, labels in real_b]
+    rows = {
+        "G(a), shipped classifier": (shipped, fake_b),
+        "F(b), shipped classifier": (shipped, fake_a),
+        "real typeset, shipped classifier": (shipped, real_b),
+        "G(a), typeset reader": (typeset_reader, fake_b),
+    }
+    print("| images, reader | all | " + " | ".join(str(c) for c in range(10)) + " |")
+    print("|---|---|" + "---|" * 10)
+    for name, (reader, pairs) in rows.items():
+        total, classes = per_class(reader, pairs)
+        print(f"| {name} | {total:.3f} | " + " | ".join(f"{share:.2f}" for share in classes) + " |")
+    if args.fonts:
+        for name, share in font_ones(shipped).items():
+            print(f"{name}: 1s read as 1 by the shipped classifier {share:.2f}")
+
+
+if __name__ == "__main__":
+    main()
