@@ -79,8 +79,6 @@ class GAN(L.LightningModule):
         self.example_input_array = torch.zeros(2, latent_dim)  # the model summary's sizes and FLOPs
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
         self._eval_noise: torch.Generator | None = None
-        # the FID holds the validation digits' statistics from an earlier epoch: the same images, read once
-        self._val_reals_kept = False
 
     def setup(self, stage: str) -> None:
         self._forget_val_reals()  # each fit/validate/test call reads its own data
@@ -170,7 +168,8 @@ class GAN(L.LightningModule):
         if self.fid is None:
             return
         real = batch[0]
-        if not (stage == "val" and self._val_reals_kept):
+        # with `reset_real_features` off, the FID still holds the validation digits from an earlier epoch
+        if stage != "val" or self.fid.reset_real_features:
             self.fid.update(real, real=True)
         self.fid.update(self.sampler(self.noise(real.shape[0], generator=self._eval_noise)), real=False)
 
@@ -185,10 +184,8 @@ class GAN(L.LightningModule):
         keep = stage == "val" and not trainer.sanity_checking and not reloads
         self.fid.reset_real_features = not keep
         self.fid.reset()
-        self._val_reals_kept = keep
 
     def _forget_val_reals(self) -> None:
-        self._val_reals_kept = False
         if self.fid is not None:
             self.fid.reset_real_features = True
             self.fid.reset()
