@@ -4,6 +4,7 @@ The shipped MNIST classifier (which scores content_a2b / content_b2a) and the ty
 scores content_a2b_target) read G(a) and F(b) of the 500 + 500 test digits of `experiment=cyclegan_digits`;
 real typeset digits, and with `--fonts` each font's 1s, are read the same way for comparison.
     python bench/cyclegan_content_by_class.py <run>/checkpoints/epoch_007.ckpt [--data-dir data] [--fonts]
+        [--typeset-fonts STIXGeneral.ttf,DejaVuSerif.ttf]   # the run's data.fonts, when it set them
 """
 
 import argparse
@@ -21,9 +22,11 @@ from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
 READER_EPOCHS = 30  # StyleTransferScores' default: the cached typeset reader of the runs
 
 
-def digits_data(data_dir: str) -> UnpairedImageDataModule:
+def digits_data(data_dir: str, fonts: list[str] | None) -> UnpairedImageDataModule:
     """The test split of conf/data/unpaired_digits.yaml (built here, never from a run's saved config)."""
-    data = UnpairedImageDataModule(source="digits", data_dir=data_dir, val_size=500, test_size=500, seed=0)
+    data = UnpairedImageDataModule(
+        source="digits", data_dir=data_dir, val_size=500, test_size=500, seed=0, fonts=fonts
+    )
     data.prepare_data()
     data.setup("test")
     return data
@@ -68,9 +71,10 @@ def main() -> None:
     parser.add_argument("ckpt_path")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--fonts", action="store_true", help="also read each font's 1s")
+    parser.add_argument("--typeset-fonts", help="B's font files, comma-separated (default: all)")
     args = parser.parse_args()
     model = model_from_checkpoint(load_checkpoint(args.ckpt_path), expect=CycleGAN).eval()
-    data = digits_data(args.data_dir)
+    data = digits_data(args.data_dir, args.typeset_fonts.split(",") if args.typeset_fonts else None)
     batches = list(data.test_dataloader())
     shipped = load_pretrained().eval()
     images, labels = (t.cpu() for t in data.labelled_train_images("b"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from flik_lab.data.typeset_digits import font_files, render_typeset_digits
+from flik_lab.data.typeset_digits import FONT_FILES, font_files, render_typeset_digits
 from flik_lab.data.unpaired import UnpairedBatches, UnpairedImageDataModule
 from flik_lab.images import to_unit_range
 from flik_lab.models.mnist_classifier import load_pretrained
@@ -51,6 +51,55 @@ def test_typeset_digits_are_read_by_the_shipped_classifier():
         predicted = load_pretrained()(images).argmax(1).numpy()
     accuracy = (predicted == labels).mean()
     assert accuracy >= 0.8, accuracy  # measured: 0.884 here, 0.871 on 5,000 (weakest: serif 1s)
+
+
+def _read_as(images: np.ndarray, labels) -> float:
+    """Share of `images` that the shipped classifier reads as `labels`."""
+    with torch.no_grad():
+        predicted = load_pretrained()(to_unit_range(torch.from_numpy(images))).argmax(1).numpy()
+    return float((predicted == np.asarray(labels)).mean())
+
+
+def test_typeset_digits_draw_only_the_fonts_asked_for():
+    labels = np.arange(10).repeat(3)
+    assert np.array_equal(
+        render_typeset_digits(labels, seed=5), render_typeset_digits(labels, seed=5, fonts=FONT_FILES)
+    )
+    ones = [1] * 40  # the shipped classifier takes DejaVu Sans 1s (flag and foot) for 2s, STIX Italic's not
+    assert _read_as(render_typeset_digits(ones, fonts=["DejaVuSans.ttf"]), ones) <= 0.2
+    assert _read_as(render_typeset_digits(ones, fonts=["STIXGeneralItalic.ttf"]), ones) >= 0.9
+    for fonts, needle in (
+        (["DejaVuSans.ttf", "Arial.ttf"], "Arial.ttf"),
+        ([], "non-empty list"),
+        ("STIXGeneral.ttf", "non-empty list"),
+        (["STIXGeneral.ttf", "STIXGeneral.ttf"], "each font file once"),
+    ):
+        with pytest.raises(ArgumentError, match=needle) as err:
+            render_typeset_digits([3], fonts=fonts)
+        assert err.value.argument == "fonts"
+
+
+def test_digits_source_with_some_fonts_has_its_own_images_and_cache(digits, tmp_path):
+    fonts = ["STIXGeneral.ttf", "DejaVuSerif.ttf"]
+    data = UnpairedImageDataModule(data_dir=str(digits.data_dir), eval_batch_size=300, fonts=fonts)
+    data.setup()
+    assert data.cache_dir() != digits.cache_dir()  # the domain classifier and readers are fitted per font set
+    assert (
+        UnpairedImageDataModule(data_dir=str(digits.data_dir), fonts=None).cache_dir() == digits.cache_dir()
+    )
+    for split in ("train", "test"):
+        (a, b), (a_all, b_all) = data.splits[split], digits.splits[split]
+        assert torch.equal(a.images, a_all.images) and torch.equal(
+            b.labels, b_all.labels
+        )  # only B's fonts change
+        assert not torch.equal(b.images, b_all.images)
+    test_b = data.splits["test"][1]
+    expected = render_typeset_digits(
+        test_b.labels.numpy(), seed=2, fonts=fonts
+    )  # the test split's seed 0*3+2
+    assert torch.equal(test_b.images, to_unit_range(torch.from_numpy(expected)))
+    with pytest.raises(ArgumentError, match="Comic.ttf"):
+        UnpairedImageDataModule(fonts=["Comic.ttf"])
 
 
 def test_digits_source_batches(digits):

@@ -5,6 +5,7 @@ and thickened by a seeded jitter, and rasterized by Agg (antialiased) straight a
 depends only on (labels, size, seed) and matplotlib's shipped fonts, never on the system's fonts.
 """
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
+
+from flik_lab.utils.arguments import ArgumentError
 
 FONT_FILES = (  # in matplotlib's mpl-data/fonts/ttf: sans, serif, mono and STIX, upright and slanted
     "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
@@ -33,6 +36,20 @@ def font_files() -> list[Path]:
     """The font files used, from matplotlib's own data folder."""
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return [folder / name for name in FONT_FILES]
+
+
+def font_indices(fonts: Sequence[str] | None) -> list[int]:
+    """Positions in `FONT_FILES` of the font files named in `fonts` (None: all of them)."""
+    if fonts is None:
+        return list(range(len(FONT_FILES)))
+    if isinstance(fonts, str) or not isinstance(fonts, Sequence) or not fonts:
+        raise ArgumentError("fonts", fonts, "a non-empty list of font file names, or null for all")
+    for name in fonts:
+        if name not in FONT_FILES:
+            raise ArgumentError("fonts", name, f"one of matplotlib's font files {', '.join(FONT_FILES)}")
+    if len(set(fonts)) < len(fonts):
+        raise ArgumentError("fonts", list(fonts), "each font file once")
+    return [FONT_FILES.index(name) for name in fonts]
 
 
 @cache
@@ -76,12 +93,15 @@ def _render_one(font: int, digit: int, size: int, scale: float, angle: float, sh
     return image
 
 
-def render_typeset_digits(labels, size: int = 28, seed: int = 0) -> np.ndarray:
+def render_typeset_digits(
+    labels, size: int = 28, seed: int = 0, fonts: Sequence[str] | None = None
+) -> np.ndarray:
     """uint8 `(N, size, size)` images of the digits `labels` (0-9), white on black like MNIST.
 
-    The font, rotation, scale, shift and stroke width of image `i` come from `(seed, i)` only, so the same
-    call returns the same pixels on every run.
+    The font (one of `fonts`, names in `FONT_FILES`; None: all), rotation, scale, shift and stroke width of
+    image `i` come from `(seed, i)` only, so the same call returns the same pixels on every run.
     """
+    choices = font_indices(fonts)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise ValueError(f"digit labels must lie in 0..9, got {labels.min()}..{labels.max()}")
@@ -90,7 +110,7 @@ def render_typeset_digits(labels, size: int = 28, seed: int = 0) -> np.ndarray:
     out = np.empty((len(labels), size, size), dtype=np.uint8)
     for i, digit in enumerate(labels.tolist()):
         rng = np.random.default_rng([seed, i])  # per image: a prefix of the labels gives a prefix of images
-        font = int(rng.integers(len(FONT_FILES)))
+        font = choices[int(rng.integers(len(choices)))]
         scale, angle, stroke = (
             rng.uniform(*SCALE),
             rng.uniform(-MAX_ROTATION, MAX_ROTATION),

@@ -31,7 +31,7 @@ from flik_lab.data.epoch_batches import batch_loader, loader_generator
 from flik_lab.data.mnist5k import MNIST5kDataModule
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
-from flik_lab.data.typeset_digits import render_typeset_digits
+from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
 from flik_lab.images import to_unit_range
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
 
@@ -213,9 +213,11 @@ class UnpairedImageDataModule(L.LightningDataModule):
         download: bool = False,
         on_device: bool = True,
         seed: int = 0,
+        fonts: list[str] | None = None,
     ):
         super().__init__()
         require_choice("source", source, SOURCES)
+        font_indices(fonts)  # digits only: refuses an unknown font file by name
         require_positive(image_size=image_size, batch_size=batch_size, eval_batch_size=eval_batch_size)
         load_size = image_size if load_size is None else load_size
         if load_size < image_size:
@@ -230,6 +232,7 @@ class UnpairedImageDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.verify_md5, self.download = num_workers, verify_md5, download
         self.on_device, self.seed = on_device, seed
+        self.fonts = None if fonts is None else list(fonts)
         self.channels, self.image_size = (1, 28) if source == "digits" else (3, image_size)
         self.has_labels = source == "digits"
         self.domain_names = self._domain_names()
@@ -257,6 +260,8 @@ class UnpairedImageDataModule(L.LightningDataModule):
         settings = {"source": self.source, "seed": self.seed}
         if self.source == "digits":
             settings |= {"val_size": self.val_size, "test_size": self.test_size}
+            if self.fonts is not None:  # absent for all fonts, so the caches of earlier runs stay valid
+                settings["fonts"] = self.fonts
         elif self.source == "image_folders":
             settings |= {"folder": self.folder, "image_size": self.image_size, "load_size": self.load_size,
                          "val_size": self.val_size}  # fmt: skip
@@ -313,7 +318,9 @@ class UnpairedImageDataModule(L.LightningDataModule):
             images, labels = subset.tensors
             rng = np.random.default_rng([self.seed, index, 0xB])
             labels_b = torch.from_numpy(rng.permutation(labels.numpy()))
-            typeset = render_typeset_digits(labels_b.numpy(), size=28, seed=self.seed * 3 + index)
+            typeset = render_typeset_digits(
+                labels_b.numpy(), size=28, seed=self.seed * 3 + index, fonts=self.fonts
+            )
             b = TensorDomain(to_unit_range(torch.from_numpy(typeset)), labels_b)
             splits[split] = (TensorDomain(images, labels), b)
         return splits
