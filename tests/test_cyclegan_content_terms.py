@@ -85,8 +85,10 @@ def test_semantic_loss_reads_a_labels_and_confident_b_pseudo_labels():
     label_a = torch.tensor([0, 0, 1, -1])  # G(a) is bright: class 0 right twice, 1 wrong once, one unlabelled
     ce_a = F.cross_entropy(Reads(5.0)(bright), label_a, ignore_index=-1)
     with torch.no_grad():
-        model.label_classifier_b.net[-1].weight.zero_()
-        model.label_classifier_b.net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 5.0)  # "1", 0.943 sure
+        model.label_classifiers_b[0].net[-1].weight.zero_()
+        model.label_classifiers_b[0].net[-1].bias.copy_(
+            F.one_hot(torch.tensor(1), 10) * 5.0
+        )  # "1", 0.943 sure
     both = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a)
     assert both == pytest.approx(float(ce_a + F.cross_entropy(Reads(5.0)(dark), torch.ones(4).long())))
     model.hparams.pseudo_label_confidence = 0.95  # B's reader is not that sure: no pseudo-labels
@@ -95,7 +97,7 @@ def test_semantic_loss_reads_a_labels_and_confident_b_pseudo_labels():
     )
     a_only = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=None)  # no B reader at all
     a_only._semantic_classifier.append(Reads(margin=5.0))
-    assert a_only.label_classifier_b is None
+    assert a_only.label_classifiers_b is None
     assert a_only._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a) == pytest.approx(
         float(ce_a)
     )
@@ -167,14 +169,53 @@ def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_pa
     assert len(list((tmp_path / "cache").glob("label_classifier-*.pt"))) == 2  # one per seed, cached
     assert not torch.equal(reader_a.state_dict()["net.8.weight"], other.state_dict()["net.8.weight"])
     assert not any(p.requires_grad for r in (reader_a, other) for p in r.parameters())
-    started_as = reader_a.state_dict()["net.8.weight"]
-    assert not torch.equal(model.label_classifier_b.state_dict()["net.8.weight"], started_as)  # trained
+    assert len(model.label_classifiers_b) == 2  # one B reader per A reader, each started as it, then trained
+    starts = [reader.state_dict()["net.8.weight"] for reader in (reader_a, other)]
+    for index, reader_b in enumerate(model.label_classifiers_b):
+        weight = reader_b.state_dict()["net.8.weight"]
+        assert not torch.equal(weight, starts[index])
+        assert (weight - starts[index]).norm() < (weight - starts[1 - index]).norm()  # its own A reader's
     assert {"train/semantic", "train/reader_b"} <= set(trainer.callback_metrics)
     weights = model.state_dict()
+    assert any(k.startswith("label_classifiers_b.1.") for k in weights)
+    fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
+    fresh.load_state_dict(weights)  # strict: A's readers are not in the checkpoint, B's are
+    assert all(isinstance(reader, LabelClassifier) for reader in fresh.label_classifiers_b)
+
+
+def test_b_pseudo_labels_need_the_mean_of_b_readers_to_be_sure():
+    model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=0.9, reader_seeds=[0, 2])
+    model._semantic_classifier.append(Reads(margin=5.0))
+    dark, bright = -torch.ones(4, 1, 16, 16), torch.ones(4, 1, 16, 16)
+    no_label = torch.full((4,), -1)
+    with torch.no_grad():  # the first B reader is sure b is a "1", the second that it is a "7"
+        for reader, digit in zip(model.label_classifiers_b, (1, 7), strict=True):
+            reader.net[-1].weight.zero_()
+            reader.net[-1].bias.copy_(F.one_hot(torch.tensor(digit), 10) * 10.0)
+    g_only = float(F.cross_entropy(Reads(5.0)(bright), torch.zeros(4).long()))
+    loss = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=torch.zeros(4).long())
+    assert loss == pytest.approx(g_only)  # they disagree: no pseudo-label, F(b) is not pulled either way
+    with torch.no_grad():
+        model.label_classifiers_b[1].net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 10.0)
+    loss = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=torch.zeros(4).long())
+    assert loss == pytest.approx(g_only + float(F.cross_entropy(Reads(5.0)(dark), torch.ones(4).long())))
+    assert model._semantic_loss(dark, dark, bright, no_label) > 0  # F(b)'s term stands without a's labels
+
+
+def test_a_checkpoint_with_one_b_reader_loads_into_every_b_reader():
+    old = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
+    weights = {
+        k.replace("label_classifiers_b.0.", "label_classifier_b."): v
+        for k, v in old.state_dict().items()
+        if not k.startswith("label_classifiers_b.1.")
+    }  # what such a run saved: the generators, discriminators and one B reader
     assert any(k.startswith("label_classifier_b.") for k in weights)
-    fresh = tiny_cyclegan(lambda_semantic=1.0)
-    fresh.load_state_dict(weights)  # strict: A's reader is not in the checkpoint, B's is
-    assert isinstance(fresh.label_classifier_b, LabelClassifier)
+    fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
+    fresh.load_state_dict(weights)  # strict
+    for reader in fresh.label_classifiers_b:
+        assert torch.equal(reader.net[-1].weight, old.label_classifiers_b[0].net[-1].weight)
+    for key, value in old.generator_ab.state_dict().items():
+        assert torch.equal(fresh.generator_ab.state_dict()[key], value)
 
 
 @pytest.mark.parametrize(

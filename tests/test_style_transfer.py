@@ -4,6 +4,7 @@ trains and is tested, `stylize` reads its checkpoint, and bad inputs are named."
 import pytest
 import torch
 from PIL import Image
+from torchmetrics import MeanMetric
 
 from flik_lab.callbacks.style_transfer_scores import StyleTransferScores
 from flik_lab.commands.stylize import stylize
@@ -145,6 +146,8 @@ def test_a_short_run_is_scored_in_both_directions(trained, data_dir):
     names = ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a")
     for name in (*names, "content_a2b_target", "content_b2a_target"):
         assert f"test/{name}" in metrics and metrics[f"test/{name}"] == metrics[f"test/{name}"], name
+    four = [metrics[f"test/{kind}_{d}"] for kind in ("content", "style") for d in ("a2b", "b2a")]
+    assert metrics["test/weakest"] == pytest.approx(min(four))
     assert [p.name for p in (run_dir / "translations").iterdir()] == ["epoch_000.png"]
     with Image.open(run_dir / "translations" / "epoch_000.png") as grid:  # 6 rows of 8 digits, 2 px apart
         assert grid.size == (8 * 30 + 2, 6 * 30 + 2)
@@ -190,3 +193,36 @@ def test_stylize_names_bad_inputs(trained, trained_gan, tmp_path):
     with pytest.raises(ValueError, match="not a CycleGAN checkpoint"):
         _stylize(tmp_path, gan, f"input={real}")
     assert not (tmp_path / "stylized").exists()
+
+
+class LogsTo(torch.nn.Module):
+    """A model stand-in that records what is logged, with the CycleGAN's content metrics."""
+
+    def __init__(self, content: dict[str, list[float]]):
+        super().__init__()
+        self.logged, self.eval_metrics = {}, {}
+        for name, values in content.items():
+            self.eval_metrics[name] = MeanMetric()
+            self.eval_metrics[name].update(torch.tensor(values))
+
+    def log(self, name, value, **kwargs):
+        self.logged[name] = float(value)
+
+
+def test_weakest_is_the_lowest_of_style_and_the_models_content_both_ways():
+    scores = StyleTransferScores(fid=False, reader_epochs=None)
+    for content, expected in (
+        ({"content_a2b": [1.0, 0.0], "content_b2a": [1.0, 1.0]}, 0.5),  # content a2b: 0.5
+        ({"content_a2b": [1.0, 1.0], "content_b2a": [1.0, 1.0]}, 0.75),  # style b2a: 0.75
+        ({}, 0.75),  # a model without content scores (folders, CelebA): the style scores alone
+    ):
+        scores.scores = {"style_a2b": MeanMetric(), "style_b2a": MeanMetric()}
+        scores.scores["style_a2b"].update(torch.tensor([1.0, 0.8]))
+        scores.scores["style_b2a"].update(torch.tensor([1.0, 0.5]))
+        model = LogsTo(content)
+        scores._log(model, "val")
+        assert model.logged["val/weakest"] == pytest.approx(expected)
+        assert model.logged["val/style_a2b"] == pytest.approx(0.9)
+        assert all(
+            m.update_called for m in model.eval_metrics.values()
+        )  # left for the model to log and reset

@@ -25,7 +25,8 @@ TRAIN_IMAGES = 5000  # per domain, drawn by seed, that the domain classifier is 
 
 class StyleTransferScores(L.Callback):
     """Logs `<stage>/style_a2b`, `style_b2a`; for 28x28 digits `fid_a2b`, `fid_b2a`; for labelled domains
-    `content_a2b_target`, `content_b2a_target` (`reader_epochs=null`: not)."""
+    `content_a2b_target`, `content_b2a_target` (`reader_epochs=null`: not), and `weakest`: the lowest of
+    the style scores and the model's `content_a2b`, `content_b2a` (the goal is all four high: a monitor)."""
 
     def __init__(self, fid: bool = True, classifier_epochs: int = 5, reader_epochs: int | None = 30):
         if reader_epochs is not None:
@@ -96,9 +97,21 @@ class StyleTransferScores(L.Callback):
         self._update(pl_module, batch, outputs)
 
     def _log(self, pl_module: L.LightningModule, stage: str) -> None:
-        for name, metric in self.scores.items():  # compute() sums the states over DDP ranks
-            pl_module.log(f"{stage}/{name}", metric.compute().float(), prog_bar=name.startswith("style"))
+        values = {name: metric.compute().float() for name, metric in self.scores.items()}  # summed over ranks
+        for name, value in values.items():
+            pl_module.log(f"{stage}/{name}", value, prog_bar=name.startswith("style"))
+        for metric in self.scores.values():
             metric.reset()
+        # Lightning calls callbacks' epoch-end hooks before the model's: its content metrics are not reset yet
+        content = getattr(pl_module, "eval_metrics", {})
+        kept = [
+            content[n].compute().float()
+            for n in ("content_a2b", "content_b2a")
+            if n in content and content[n].update_called
+        ]
+        pl_module.log(
+            f"{stage}/weakest", torch.stack([values["style_a2b"], values["style_b2a"], *kept]).min()
+        )
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking:

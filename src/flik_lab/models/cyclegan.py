@@ -54,6 +54,16 @@ def shape_loss(translated: torch.Tensor, source: torch.Tensor, window: int) -> t
     )
 
 
+def _one_b_reader_to_many(module, state_dict, prefix, *args) -> None:
+    """Checkpoints from before B had one reader per A reader held a single `label_classifier_b`: it becomes
+    every B reader (translation never reads them; only a resumed run's pseudo-labels would)."""
+    old = f"{prefix}label_classifier_b."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        value = state_dict.pop(key)
+        for index in range(len(module.label_classifiers_b)):
+            state_dict[f"{prefix}label_classifiers_b.{index}.{key[len(old) :]}"] = value
+
+
 def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the rows with a label (>= 0); 0, not NaN, when none has one. Masked rather than
     filtered, so that the step never waits on the device to count the rows."""
@@ -143,17 +153,19 @@ class CycleGAN(L.LightningModule):
             {name: MeanMetric() for name in ("cycle_a", "cycle_b", "content_a2b", "content_b2a")}
         )
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
-        # A's reader: fitted on A's labels in setup when lambda_semantic > 0; in a list, so that it is neither
-        # trained nor saved. B's reader learns from G(a) with a's label, alongside the discriminators.
+        # A's readers: fitted on A's labels in setup when lambda_semantic > 0; in a list, so that they are
+        # neither trained nor saved. B's readers, one per A's reader that each starts as, learn from G(a) with
+        # a's label alongside the discriminators.
         self._semantic_classifier: list[nn.Module] = []
-        self.label_classifier_b = None
+        self.label_classifiers_b = None
         if lambda_semantic > 0 and pseudo_label_confidence is not None:
             channels = getattr(generator_ab, "channels", None)
             if not isinstance(channels, int):
                 raise ArgumentError(
                     "generator_ab", type(generator_ab).__name__, "a generator with `channels`"
                 )
-            self.label_classifier_b = LabelClassifier(channels)
+            self.label_classifiers_b = nn.ModuleList(LabelClassifier(channels) for _ in reader_seeds)
+            self.register_load_state_dict_pre_hook(_one_b_reader_to_many)
 
     def setup(self, stage: str) -> None:
         if self.hparams.unused_parameters == "find":
@@ -168,8 +180,13 @@ class CycleGAN(L.LightningModule):
                 cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed)
                 for seed in self.hparams.reader_seeds
             )
-            if self.label_classifier_b is not None:  # B's reader starts as A's first (a resumed run: its own)
-                self.label_classifier_b.load_state_dict(self._semantic_classifier[0].state_dict())
+            if (
+                self.label_classifiers_b is not None
+            ):  # each B reader starts as its A reader (resumed: its own)
+                for reader_b, reader_a in zip(
+                    self.label_classifiers_b, self._semantic_classifier, strict=True
+                ):
+                    reader_b.load_state_dict(reader_a.state_dict())
 
     def on_fit_start(self) -> None:
         for classifier in self._semantic_classifier:  # after Lightning has moved the model to its device
@@ -179,8 +196,8 @@ class CycleGAN(L.LightningModule):
         return chain(self.generator_ab.parameters(), self.generator_ba.parameters())
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        """D_A's and D_B's, and B's label reader's (trained in the same step, on G(a))."""
-        reader = [] if self.label_classifier_b is None else self.label_classifier_b.parameters()
+        """D_A's and D_B's, and B's label readers' (trained in the same step, on G(a))."""
+        reader = [] if self.label_classifiers_b is None else self.label_classifiers_b.parameters()
         return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters(), reader)
 
     def forward(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
@@ -233,10 +250,11 @@ class CycleGAN(L.LightningModule):
                 self.discriminator_b(pooled_b), 0.0
             )
             loss = 0.5 * (loss_a + loss_b)
-            if self.label_classifier_b is not None:  # B's reader: G(a) carries a's label
-                terms["reader_b"] = labelled_cross_entropy(
-                    self.label_classifier_b(fake_b.detach()), batch["label_a"]
-                )
+            if self.label_classifiers_b is not None:  # B's readers: G(a) carries a's label
+                readers, fake = self.label_classifiers_b, fake_b.detach()
+                terms["reader_b"] = sum(
+                    labelled_cross_entropy(reader(fake), batch["label_a"]) for reader in readers
+                ) / len(readers)
                 loss = loss + terms["reader_b"]
             if self.hparams.unused_parameters == "touch":  # G and F get zero gradients instead of none
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
@@ -264,16 +282,19 @@ class CycleGAN(L.LightningModule):
 
     def _semantic_loss(self, real_b, fake_a, fake_b, label_a) -> torch.Tensor:
         """CyCADA's semantic consistency: A's readers give G(a) the label of a (rows without one, -1, left
-        out) and F(b) the label B's reader gives b, where it is confident; B's labels are never read."""
+        out) and F(b) the label B's readers give b, where their mean is confident; B's labels are never read.
+        The mean matters: one reader can be sure and wrong about a whole class (bench/RESULTS.md)."""
         loss = self._read(fake_b, label_a)
-        if self.label_classifier_b is None:  # pseudo_label_confidence=null: G(a) only
+        if self.label_classifiers_b is None:  # pseudo_label_confidence=null: G(a) only
             return loss
         with torch.no_grad():
-            confidence, pseudo_label = self.label_classifier_b(real_b).softmax(1).max(1)
+            readers = self.label_classifiers_b
+            mean = sum(reader(real_b).softmax(1) for reader in readers) / len(readers)
+            confidence, pseudo_label = mean.max(1)
         pseudo_label[confidence < self.hparams.pseudo_label_confidence] = -1
         loss = loss + self._read(fake_a, pseudo_label)
-        if self.hparams.unused_parameters == "touch":  # B's reader trains only in D's step
-            loss = loss + 0.0 * sum(p.sum() for p in self.label_classifier_b.parameters())
+        if self.hparams.unused_parameters == "touch":  # B's readers train only in D's step
+            loss = loss + 0.0 * sum(p.sum() for p in self.label_classifiers_b.parameters())
         return loss
 
     def _noisy(self, images: torch.Tensor) -> torch.Tensor:
