@@ -2,7 +2,8 @@
 
 The shipped MNIST classifier (which scores content_a2b / content_b2a) and the typeset reader (which
 scores content_a2b_target) read G(a) and F(b) of the 500 + 500 test digits of `experiment=cyclegan_digits`;
-real typeset digits, and with `--fonts` each font's 1s, are read the same way for comparison.
+real typeset digits, and with `--fonts` each font's digits, are read the same way for comparison. Last, the
+pseudo-labels that the model's B readers (their mean, as in training) give the real typeset test digits.
     python bench/cyclegan_content_by_class.py <run>/checkpoints/epoch_007.ckpt [--data-dir data] [--fonts]
         [--typeset-fonts STIXGeneral.ttf,DejaVuSerif.ttf]   # the run's data.fonts, when it set them
 """
@@ -51,26 +52,41 @@ def per_class(reader, batches) -> tuple[float, list[float]]:
 
 
 @torch.no_grad()
-def font_ones(classifier, renders: int = 60) -> dict[str, float]:
-    """Share of each font's jittered 1s (`renders` of them) that `classifier` reads as 1."""
+def font_readings(classifier, renders: int = 60) -> dict[str, list[float]]:
+    """Per font, the share of its jittered digits (`renders` per class) that `classifier` reads right, 0-9."""
     shares = {}
     for font, name in enumerate(FONT_FILES):
-        images = []
-        for i in range(renders):  # the jitter of render_typeset_digits, with the font fixed
-            rng = np.random.default_rng([7, font, i])
-            scale, angle = rng.uniform(*SCALE), rng.uniform(-MAX_ROTATION, MAX_ROTATION)
-            shift, stroke = rng.uniform(-SHIFT, SHIFT, 2), rng.uniform(*STROKE)
-            images.append(_render_one(font, 1, 28, scale, angle, shift, stroke))
-        x = torch.tensor(np.stack(images))[:, None] * 2 - 1  # the data's [-1, 1]
-        shares[name] = (classifier(x).argmax(1) == 1).float().mean().item()
+        shares[name] = []
+        for digit in range(10):
+            images = []
+            for i in range(renders):  # the jitter of render_typeset_digits, with the font fixed
+                rng = np.random.default_rng([7, font, digit, i])
+                scale, angle = rng.uniform(*SCALE), rng.uniform(-MAX_ROTATION, MAX_ROTATION)
+                shift, stroke = rng.uniform(-SHIFT, SHIFT, 2), rng.uniform(*STROKE)
+                images.append(_render_one(font, digit, 28, scale, angle, shift, stroke))
+            x = torch.tensor(np.stack(images))[:, None] * 2 - 1  # the data's [-1, 1]
+            shares[name].append((classifier(x).argmax(1) == digit).float().mean().item())
     return shares
+
+
+@torch.no_grad()
+def pseudo_labels(model: CycleGAN, real_b: list, confidence: float) -> tuple[float, list[float], list[float]]:
+    """The B readers' mean on real typeset digits: share labelled (>= `confidence` sure), and per class the
+    share labelled and the share of those labelled right."""
+    images, labels = (torch.cat(t) for t in zip(*real_b, strict=True))
+    readers = model.label_classifiers_b
+    sure, predicted = (sum(reader(images).softmax(1) for reader in readers) / len(readers)).max(1)
+    labelled = sure >= confidence
+    shares = [labelled[labels == c].float().mean().item() for c in range(10)]
+    right = [(predicted[labelled & (labels == c)] == c).float().mean().item() for c in range(10)]
+    return labelled.float().mean().item(), shares, right
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ckpt_path")
     parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--fonts", action="store_true", help="also read each font's 1s")
+    parser.add_argument("--fonts", action="store_true", help="also read each font's digits")
     parser.add_argument("--typeset-fonts", help="B's font files, comma-separated (default: all)")
     args = parser.parse_args()
     model = model_from_checkpoint(load_checkpoint(args.ckpt_path), expect=CycleGAN).eval()
@@ -96,9 +112,19 @@ def main() -> None:
     for name, (reader, pairs) in rows.items():
         total, classes = per_class(reader, pairs)
         print(f"| {name} | {total:.3f} | " + " | ".join(f"{share:.2f}" for share in classes) + " |")
+    if model.label_classifiers_b is not None:
+        confidence = model.hparams.pseudo_label_confidence
+        share, labelled, right = pseudo_labels(model, real_b, confidence)
+        print(f"\nB readers' pseudo-labels (mean >= {confidence}) on real typeset test digits: {share:.2f}")
+        print("| class | " + " | ".join(str(c) for c in range(10)) + " |\n|---|" + "---|" * 10)
+        print("| labelled | " + " | ".join(f"{x:.2f}" for x in labelled) + " |")
+        print("| right, of those labelled | " + " | ".join(f"{x:.2f}" for x in right) + " |")
     if args.fonts:
-        for name, share in font_ones(shipped).items():
-            print(f"{name}: 1s read as 1 by the shipped classifier {share:.2f}")
+        print("\n| font file (shipped classifier) | all | " + " | ".join(str(c) for c in range(10)) + " |")
+        print("|---|---|" + "---|" * 10)
+        for name, shares in font_readings(shipped).items():
+            row = " | ".join(f"{x:.2f}" for x in shares)
+            print(f"| {name.removesuffix('.ttf')} | {np.mean(shares):.3f} | {row} |")
 
 
 if __name__ == "__main__":
