@@ -180,12 +180,10 @@ class CycleGAN(L.LightningModule):
                 cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed)
                 for seed in self.hparams.reader_seeds
             )
-            if (
-                self.label_classifiers_b is not None
-            ):  # each B reader starts as its A reader (resumed: its own)
-                for reader_b, reader_a in zip(
-                    self.label_classifiers_b, self._semantic_classifier, strict=True
-                ):
+            # each B reader starts as its A reader; a resumed run's are then restored from its checkpoint
+            if self.label_classifiers_b is not None:
+                pairs = zip(self.label_classifiers_b, self._semantic_classifier, strict=True)
+                for reader_b, reader_a in pairs:
                     reader_b.load_state_dict(reader_a.state_dict())
 
     def on_fit_start(self) -> None:
