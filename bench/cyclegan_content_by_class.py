@@ -13,8 +13,9 @@ import argparse
 import numpy as np
 import torch
 
-from flik_lab.data.typeset_digits import FONT_FILES, MAX_ROTATION, SCALE, SHIFT, STROKE, _render_one
+from flik_lab.data.typeset_digits import FONT_FILES, render_typeset_digits
 from flik_lab.data.unpaired import UnpairedImageDataModule
+from flik_lab.images import to_unit_range
 from flik_lab.models.cyclegan import CycleGAN
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.models.semantic_consistency import SCORING_READER_SEED, cached_label_classifier
@@ -55,28 +56,21 @@ def per_class(reader, batches) -> tuple[float, list[float]]:
 def font_readings(classifier, renders: int = 60) -> dict[str, list[float]]:
     """Per font, the share of its jittered digits (`renders` per class) that `classifier` reads right, 0-9."""
     shares = {}
-    for font, name in enumerate(FONT_FILES):
-        shares[name] = []
-        for digit in range(10):
-            images = []
-            for i in range(renders):  # the jitter of render_typeset_digits, with the font fixed
-                rng = np.random.default_rng([7, font, digit, i])
-                scale, angle = rng.uniform(*SCALE), rng.uniform(-MAX_ROTATION, MAX_ROTATION)
-                shift, stroke = rng.uniform(-SHIFT, SHIFT, 2), rng.uniform(*STROKE)
-                images.append(_render_one(font, digit, 28, scale, angle, shift, stroke))
-            x = torch.tensor(np.stack(images))[:, None] * 2 - 1  # the data's [-1, 1]
-            shares[name].append((classifier(x).argmax(1) == digit).float().mean().item())
+    for name in FONT_FILES:
+        labels = np.arange(10).repeat(renders)
+        images = to_unit_range(torch.from_numpy(render_typeset_digits(labels, seed=7, fonts=[name])))
+        right = classifier(images).argmax(1).numpy() == labels
+        shares[name] = [right[labels == digit].mean().item() for digit in range(10)]
     return shares
 
 
 @torch.no_grad()
-def pseudo_labels(model: CycleGAN, real_b: list, confidence: float) -> tuple[float, list[float], list[float]]:
-    """The B readers' mean on real typeset digits: share labelled (>= `confidence` sure), and per class the
+def pseudo_labels(model: CycleGAN, real_b: list) -> tuple[float, list[float], list[float]]:
+    """The B readers' pseudo-labels (as in training) on real typeset digits: share labelled, and per class the
     share labelled and the share of those labelled right."""
     images, labels = (torch.cat(t) for t in zip(*real_b, strict=True))
-    readers = model.label_classifiers_b
-    sure, predicted = (sum(reader(images).softmax(1) for reader in readers) / len(readers)).max(1)
-    labelled = sure >= confidence
+    predicted = model.pseudo_labels_b(images)
+    labelled = predicted >= 0
     shares = [labelled[labels == c].float().mean().item() for c in range(10)]
     right = [(predicted[labelled & (labels == c)] == c).float().mean().item() for c in range(10)]
     return labelled.float().mean().item(), shares, right
@@ -114,7 +108,7 @@ def main() -> None:
         print(f"| {name} | {total:.3f} | " + " | ".join(f"{share:.2f}" for share in classes) + " |")
     if model.label_classifiers_b is not None:
         confidence = model.hparams.pseudo_label_confidence
-        share, labelled, right = pseudo_labels(model, real_b, confidence)
+        share, labelled, right = pseudo_labels(model, real_b)
         print(f"\nB readers' pseudo-labels (mean >= {confidence}) on real typeset test digits: {share:.2f}")
         print("| class | " + " | ".join(str(c) for c in range(10)) + " |\n|---|" + "---|" * 10)
         print("| labelled | " + " | ".join(f"{x:.2f}" for x in labelled) + " |")

@@ -285,15 +285,19 @@ class CycleGAN(L.LightningModule):
         loss = self._read(fake_b, label_a)
         if self.label_classifiers_b is None:  # pseudo_label_confidence=null: G(a) only
             return loss
-        with torch.no_grad():
-            readers = self.label_classifiers_b
-            mean = sum(reader(real_b).softmax(1) for reader in readers) / len(readers)
-            confidence, pseudo_label = mean.max(1)
-        pseudo_label[confidence < self.hparams.pseudo_label_confidence] = -1
-        loss = loss + self._read(fake_a, pseudo_label)
+        loss = loss + self._read(fake_a, self.pseudo_labels_b(real_b))
         if self.hparams.unused_parameters == "touch":  # B's readers train only in D's step
             loss = loss + 0.0 * sum(p.sum() for p in self.label_classifiers_b.parameters())
         return loss
+
+    @torch.no_grad()
+    def pseudo_labels_b(self, real_b: torch.Tensor) -> torch.Tensor:
+        """The class B's readers give each of `real_b` by their mean softmax; -1 where that mean is less than
+        `pseudo_label_confidence` sure."""
+        readers = self.label_classifiers_b
+        confidence, labels = (sum(reader(real_b).softmax(1) for reader in readers) / len(readers)).max(1)
+        labels[confidence < self.hparams.pseudo_label_confidence] = -1
+        return labels
 
     def _noisy(self, images: torch.Tensor) -> torch.Tensor:
         """`images` plus N(0, cycle_noise^2) per pixel (training's cycle input only)."""
