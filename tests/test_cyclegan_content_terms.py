@@ -183,6 +183,44 @@ def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_pa
     assert all(isinstance(reader, LabelClassifier) for reader in fresh.label_classifiers_b)
 
 
+def test_readers_of_two_networks_are_fitted_for_every_seed_and_b_has_one_each(tmp_path):
+    torch.manual_seed(0)
+    networks = ["small_cnn", "lenet"]
+    model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=1, reader_seeds=[0, 2], reader_networks=networks)
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, limit_val_batches=0, default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=ReadableBlobDomains(str(tmp_path / "cache")))
+    shapes = [
+        type(reader.net[0]).__name__ + str(reader.net[0].kernel_size) for reader in model._semantic_classifier
+    ]
+    assert (
+        shapes == ["Conv2d(3, 3)"] * 2 + ["Conv2d(5, 5)"] * 2
+    )  # small_cnn at seeds 0, 2; then lenet at both
+    assert len(list((tmp_path / "cache").glob("label_classifier-*.pt"))) == 4
+    for reader_b, reader_a in zip(model.label_classifiers_b, model._semantic_classifier, strict=True):
+        assert reader_b.net[0].kernel_size == reader_a.net[0].kernel_size
+    fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2], reader_networks=networks)
+    fresh.load_state_dict(model.state_dict())  # strict: the B readers' shapes come from the config
+
+
+def test_a_lenet_reader_does_not_start_where_the_shipped_classifier_did():
+    """The shipped classifier (the content scorer, the same shape) started from torch.manual_seed(0)."""
+    from flik_lab.models.mnist_classifier import MNISTClassifier
+
+    torch.manual_seed(0)
+    scorer_start = MNISTClassifier().features[0].weight
+    images, labels = torch.rand(8, 1, 28, 28) * 2 - 1, torch.arange(8) % 10
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        same_start = LabelClassifier(1, network="lenet").net[0].weight
+    assert torch.equal(same_start, scorer_start)  # the offset below is needed: the shapes draw alike
+    reader = fit_label_classifier(images, labels, epochs=1, seed=0, network="lenet")
+    trained_from_scorer = reader.net[0].weight
+    assert (trained_from_scorer - scorer_start).abs().mean() > 0.5 * scorer_start.abs().mean()
+
+
 def test_b_pseudo_labels_need_the_mean_of_b_readers_to_be_sure():
     model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=0.9, reader_seeds=[0, 2])
     model._semantic_classifier.append(Reads(margin=5.0))
@@ -235,6 +273,10 @@ def test_a_checkpoint_with_one_b_reader_loads_into_every_b_reader():
         ("reader_seeds", "0"),
         ("reader_seeds", [True]),
         ("reader_jitter", "yes"),
+        ("reader_networks", []),
+        ("reader_networks", "lenet"),
+        ("reader_networks", ["lenet", "lenet"]),
+        ("reader_networks", ["resnet"]),
     ],
 )
 def test_bad_content_term_arguments_are_named(argument, value):

@@ -22,6 +22,7 @@ from flik_lab.models.optimization import (
 from flik_lab.models.semantic_consistency import (
     LabelClassifier,
     cached_label_classifier,
+    checked_reader_networks,
     checked_reader_seeds,
     jitter,
 )
@@ -102,6 +103,7 @@ class CycleGAN(L.LightningModule):
         pseudo_label_confidence: float | None = 0.9,
         reader_epochs: int = 30,
         reader_seeds: Sequence[int] = (0,),
+        reader_networks: Sequence[str] = ("small_cnn",),
         reader_jitter: bool = False,
         grad_clip_norm: float | None = None,
         unused_parameters: str = "find",
@@ -118,6 +120,7 @@ class CycleGAN(L.LightningModule):
             )
         require_count(shape_pool=shape_pool, reader_epochs=reader_epochs)
         reader_seeds = checked_reader_seeds(reader_seeds)
+        reader_networks = checked_reader_networks(reader_networks)
         if not isinstance(reader_jitter, bool):
             raise ArgumentError("reader_jitter", reader_jitter, "true or false")
         require_weight(
@@ -164,7 +167,9 @@ class CycleGAN(L.LightningModule):
                 raise ArgumentError(
                     "generator_ab", type(generator_ab).__name__, "a generator with `channels`"
                 )
-            self.label_classifiers_b = nn.ModuleList(LabelClassifier(channels) for _ in reader_seeds)
+            self.label_classifiers_b = nn.ModuleList(
+                LabelClassifier(channels, network=network) for network, _ in self._readers()
+            )
             self.register_load_state_dict_pre_hook(_one_b_reader_to_many)
 
     def setup(self, stage: str) -> None:
@@ -177,14 +182,18 @@ class CycleGAN(L.LightningModule):
             images, labels = (t.cpu() for t in data.labelled_train_images("a"))
             epochs, cache = self.hparams.reader_epochs, data.cache_dir()
             self._semantic_classifier.extend(
-                cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed)
-                for seed in self.hparams.reader_seeds
+                cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed, network=network)
+                for network, seed in self._readers()
             )
             # each B reader starts as its A reader; a resumed run's are then restored from its checkpoint
             if self.label_classifiers_b is not None:
                 pairs = zip(self.label_classifiers_b, self._semantic_classifier, strict=True)
                 for reader_b, reader_a in pairs:
                     reader_b.load_state_dict(reader_a.state_dict())
+
+    def _readers(self) -> list[tuple[str, int]]:
+        """A's readers (and B's, one each), as (network, seed): every network with every seed."""
+        return [(n, seed) for n in self.hparams.reader_networks for seed in self.hparams.reader_seeds]
 
     def on_fit_start(self) -> None:
         for classifier in self._semantic_classifier:  # after Lightning has moved the model to its device

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flik_lab.models.small_cnn import small_cnn
+from flik_lab.models.small_cnn import lenet_cnn, small_cnn
 from flik_lab.utils.arguments import ArgumentError
 from flik_lab.utils.cached_fit import cached_fit, fingerprint
 
@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 # the seed of the readers that score translations (StyleTransferScores): no training reader may use it, or the
 # generators would be scored by the very network they were trained to satisfy
 SCORING_READER_SEED = 1
+# the readers' shapes; a LeNet reader's weights start from seed + 1000, since the shipped classifier (the same
+# shape, which scores "content kept") started from seed 0 and no reader may start where the scorer did
+READER_NETWORKS = {"small_cnn": small_cnn, "lenet": lenet_cnn}
+INIT_SEED_OFFSET = {"small_cnn": 0, "lenet": 1000}
 
 
 def checked_reader_seeds(seeds) -> list[int]:
@@ -35,12 +39,23 @@ def checked_reader_seeds(seeds) -> list[int]:
     return seeds
 
 
-class LabelClassifier(nn.Module):
-    """Images in [-1, 1] `(N, C, H, W)` -> `(N, num_classes)` logits."""
+def checked_reader_networks(networks) -> list[str]:
+    """The training readers' shapes: distinct names of READER_NETWORKS, as a list; else an error."""
+    expected = f"a non-empty list of distinct names from {sorted(READER_NETWORKS)}"
+    if isinstance(networks, str) or not hasattr(networks, "__iter__"):
+        raise ArgumentError("reader_networks", networks, expected)
+    networks = list(networks)
+    if not networks or len(set(networks)) < len(networks) or not set(networks) <= READER_NETWORKS.keys():
+        raise ArgumentError("reader_networks", networks, expected)
+    return networks
 
-    def __init__(self, channels: int, num_classes: int = 10, width: int = 32):
+
+class LabelClassifier(nn.Module):
+    """Images in [-1, 1] `(N, C, H, W)` -> `(N, num_classes)` logits, by a network of READER_NETWORKS."""
+
+    def __init__(self, channels: int, num_classes: int = 10, width: int = 32, network: str = "small_cnn"):
         super().__init__()
-        self.net = small_cnn(channels, num_classes, width)
+        self.net = READER_NETWORKS[network](channels, num_classes, width)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
@@ -65,13 +80,18 @@ def jitter(images: torch.Tensor, generator: torch.Generator | None = None) -> to
 
 
 def fit_label_classifier(
-    images: torch.Tensor, labels: torch.Tensor, epochs: int = 5, batch_size: int = 64, seed: int = 0
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epochs: int = 5,
+    batch_size: int = 64,
+    seed: int = 0,
+    network: str = "small_cnn",
 ) -> LabelClassifier:
     """Cross-entropy on jittered `images` with their `labels` (0 .. 9), Adam 2e-3; frozen, in eval mode."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LabelClassifier(images.shape[1])
+        torch.manual_seed(seed + INIT_SEED_OFFSET[network])
+        model = LabelClassifier(images.shape[1], network=network)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     model.train()
     for _ in range(epochs):
@@ -86,16 +106,27 @@ def fit_label_classifier(
 
 
 def cached_label_classifier(
-    images: torch.Tensor, labels: torch.Tensor, cache_dir: Path, epochs: int = 5, seed: int = 0
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    cache_dir: Path,
+    epochs: int = 5,
+    seed: int = 0,
+    network: str = "small_cnn",
 ) -> LabelClassifier:
     """`fit_label_classifier` once per training data and settings; weights cached in `cache_dir`."""
-    key = fingerprint(images, labels, settings=f"{epochs}-{seed}")
+    settings = f"{epochs}-{seed}" + (
+        "" if network == "small_cnn" else f"-{network}"
+    )  # small_cnn: the old keys
+    key = fingerprint(images, labels, settings=settings)
 
     def fit() -> LabelClassifier:
-        model = fit_label_classifier(images, labels, epochs=epochs, seed=seed)
+        model = fit_label_classifier(images, labels, epochs=epochs, seed=seed, network=network)
         with torch.no_grad():
             accuracy = (model(images).argmax(1) == labels).float().mean()
-        log.info("digit reader (seed %d): %.3f of its training images read right", seed, accuracy)
+        log.info(
+            "digit reader (%s, seed %d): %.3f of its training images read right", network, seed, accuracy
+        )
         return model
 
-    return cached_fit(Path(cache_dir) / f"label_classifier-{key}.pt", LabelClassifier(images.shape[1]), fit)
+    empty = LabelClassifier(images.shape[1], network=network)
+    return cached_fit(Path(cache_dir) / f"label_classifier-{key}.pt", empty, fit)
