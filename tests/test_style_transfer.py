@@ -140,9 +140,9 @@ def trained(tmp_path_factory, data_dir, digits):
 
 def test_a_short_run_is_scored_in_both_directions(trained, data_dir):
     run_dir, metrics = trained
-    # A's three readers for training (the experiment's seeds 0, 2, 3; 1 epoch), fitted once and cached, and
-    # the two scoring ones (2 epochs, seed 1)
-    assert len(list(data_dir.rglob("label_classifier-*.pt"))) == 5
+    # A's six readers for training (the experiment's small CNNs and LeNets at seeds 0, 2, 3; 1 epoch), fitted
+    # once and cached, and the two scoring ones (2 epochs, seed 1)
+    assert len(list(data_dir.rglob("label_classifier-*.pt"))) == 8
     names = ("cycle_l1", "content_a2b", "content_b2a", "style_a2b", "style_b2a", "fid_a2b", "fid_b2a")
     for name in (*names, "content_a2b_target", "content_b2a_target"):
         assert f"test/{name}" in metrics and metrics[f"test/{name}"] == metrics[f"test/{name}"], name
