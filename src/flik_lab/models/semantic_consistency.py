@@ -45,7 +45,8 @@ def checked_reader_networks(networks) -> list[str]:
     if isinstance(networks, str) or not hasattr(networks, "__iter__"):
         raise ArgumentError("reader_networks", networks, expected)
     networks = list(networks)
-    if not networks or len(set(networks)) < len(networks) or not set(networks) <= READER_NETWORKS.keys():
+    known = all(isinstance(name, str) and name in READER_NETWORKS for name in networks)
+    if not networks or not known or len(set(networks)) < len(networks):
         raise ArgumentError("reader_networks", networks, expected)
     return networks
 
@@ -114,9 +115,8 @@ def cached_label_classifier(
     network: str = "small_cnn",
 ) -> LabelClassifier:
     """`fit_label_classifier` once per training data and settings; weights cached in `cache_dir`."""
-    settings = f"{epochs}-{seed}" + (
-        "" if network == "small_cnn" else f"-{network}"
-    )  # small_cnn: the old keys
+    # a small CNN keeps the key it had before readers had other shapes, so existing caches stay valid
+    settings = f"{epochs}-{seed}" if network == "small_cnn" else f"{epochs}-{seed}-{network}"
     key = fingerprint(images, labels, settings=settings)
 
     def fit() -> LabelClassifier:
