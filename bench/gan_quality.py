@@ -156,12 +156,8 @@ CANDIDATES = {
     # R1 removed the plateau that made every falling lr lose (rounds 2, 10): a cool-down over the last quarter
     "Y2_cooldown_last_quarter": [DEFAULTS, COOLDOWN.replace("fraction:0.5", "fraction:0.75")],
     "Y3_cooldown_last_half": [DEFAULTS, COOLDOWN],
-    # round 24: the relativistic pairing loss (R3GAN's, with R1) and top-k generator updates
-    "R1_relativistic": [DEFAULTS, "model.loss=relativistic"],
-    "R2_topk_0.5_decay0.95": [DEFAULTS, "model.top_k_fraction=0.5", "model.top_k_decay=0.95"],
-    "R3_topk_0.5_decay0.9": [DEFAULTS, "model.top_k_fraction=0.5", "model.top_k_decay=0.9"],
-    "R4_relativistic_r1g1": [DEFAULTS, "model.loss=relativistic", "model.r1_gamma=1.0"],
-    "R5_relativistic_r1g10": [DEFAULTS, "model.loss=relativistic", "model.r1_gamma=10.0"],
+    # round 24 (the relativistic pairing loss of R3GAN with R1 weights 1, 3 and 10; top-k generator updates,
+    # Sinha et al. 2020) ran with switches removed after measurement: commit e43eb80 has them
 }
 
 

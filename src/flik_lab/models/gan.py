@@ -50,8 +50,6 @@ class GAN(L.LightningModule):
         loss: str = "nonsaturating",
         r1_gamma: float | None = None,
         r1_every: int = 1,
-        top_k_fraction: float | None = None,
-        top_k_decay: float = 0.95,
     ):
         super().__init__()
         require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
@@ -132,13 +130,7 @@ class GAN(L.LightningModule):
             return loss
 
         def g_loss() -> torch.Tensor:
-            fake_logits = self.discriminator(fake)
-            real_logits = logits["real"].detach()
-            k = self._top_k(len(fake_logits))
-            if k < len(fake_logits):
-                fake_logits, kept = fake_logits.topk(k)
-                real_logits = real_logits[kept]
-            return generator_loss(kind, fake_logits, real_logits)
+            return generator_loss(kind, self.discriminator(fake))
 
         loss_d = optimize_step(self, opt_d, d_loss, "train/loss_d", batch_idx)
         loss_g = optimize_step(self, opt_g, g_loss, "train/loss_g", batch_idx)
@@ -155,13 +147,6 @@ class GAN(L.LightningModule):
                 "train/d_fake": d_fake,
             }
             self.log_dict(metrics, prog_bar=True)
-
-    def _top_k(self, n: int) -> int:
-        """How many of `n` fakes G learns from: those D rates most real (Sinha et al. 2020)."""
-        fraction = self.hparams.top_k_fraction
-        if fraction is None:
-            return n
-        return max(1, round(n * max(fraction, self.hparams.top_k_decay**self.current_epoch)))
 
     def _writes_logs_this_batch(self) -> bool:
         """Whether Lightning writes step metrics after this batch (every `log_every_n_steps` batches).

@@ -5,27 +5,21 @@ import torch.nn.functional as F
 
 # nonsaturating: Goodfellow et al. 2014 with G maximising log D(G(z)); hinge: Lim & Ye 2017 / Miyato et al.
 # 2018 (the spectral-normalisation paper's loss)
-# relativistic: the pairing loss of Jolicoeur-Martineau 2018 / R3GAN (Huang et al. 2024), each real logit
-# against the fake one beside it
-GAN_LOSSES = ("nonsaturating", "hinge", "relativistic")
+GAN_LOSSES = ("nonsaturating", "hinge")
 
 
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """D's loss on its logits for real and generated images."""
     if kind == "hinge":
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
-    if kind == "relativistic":
-        return F.softplus(fake - real).mean()
     real_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
     return real_loss + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
 
 
-def generator_loss(kind: str, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-    """G's loss on D's logits for its images (and, for `relativistic`, for the real ones)."""
+def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """G's loss on D's logits for its images."""
     if kind == "hinge":
         return -fake.mean()
-    if kind == "relativistic":
-        return F.softplus(real - fake).mean()
     return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
