@@ -158,6 +158,14 @@ CANDIDATES = {
     "Y3_cooldown_last_half": [DEFAULTS, COOLDOWN],
     # round 24 (the relativistic pairing loss of R3GAN with R1 weights 1, 3 and 10; top-k generator updates,
     # Sinha et al. 2020) ran with switches removed after measurement: commit e43eb80 has them
+    # round 25: D's stride-2 convolutions with 3x3 kernels, 0.56 of the multiply-adds of 4x4 (a step 1.14x as
+    # fast): the epochs that fit the default's wall time
+    "D3_d_kernel3_30ep": [DEFAULTS, "model.discriminator.kernel_size=3", "trainer.max_epochs=30"],
+    # 5x5 kernels: 1.56x the multiply-adds, a step 1.13x as slow (25 epochs fit; epoch 24 of these runs)
+    "D5_d_kernel5": [DEFAULTS, "model.discriminator.kernel_size=5"],
+    # 6x6 and 7x7: a step 1.29x and 1.47x as slow (21 and 19 epochs fit)
+    "D6_d_kernel6": [DEFAULTS, "model.discriminator.kernel_size=6"],
+    "D7_d_kernel7": [DEFAULTS, "model.discriminator.kernel_size=7"],
 }
 
 

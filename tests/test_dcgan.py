@@ -43,3 +43,24 @@ def test_end_layers_as_matrix_products_equal_the_convolutions(channels, size, ch
     images = g(z)
     torch.testing.assert_close(images, g.net(z.view(5, 16, 1, 1)))  # the convolutions as declared
     torch.testing.assert_close(d(images), d.net(images).flatten())
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64)])
+@pytest.mark.parametrize("kernel_size", [3, 4, 5, 6, 7])
+def test_discriminator_kernel_sizes_halve_the_side(channels, size, kernel_size):
+    d = Discriminator(channels=channels, image_size=size, width=8, kernel_size=kernel_size)
+    downs = [m for m in d.net if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert downs and all(m.kernel_size == (kernel_size, kernel_size) for m in downs)
+    x = torch.randn(2, channels, size, size)
+    side = size
+    for layer in d.net[:-1]:
+        x = layer(x)
+        if isinstance(layer, torch.nn.Conv2d):
+            side //= 2
+            assert x.shape[-1] == side
+    assert d(torch.randn(2, channels, size, size)).shape == (2,)
+
+
+def test_unsupported_kernel_size_is_named():
+    with pytest.raises(ValueError, match="kernel_size=8"):
+        Discriminator(kernel_size=8)

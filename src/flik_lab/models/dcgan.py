@@ -5,6 +5,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
+# the discriminator's down-sampling kernels (the DCGAN paper's is 4)
+DOWN_KERNELS = (3, 4, 5, 6, 7)
 # image side -> (side after the first block, number of 2x up/down-sampling blocks)
 _LAYOUTS = {28: (7, 2), 64: (4, 4)}
 
@@ -62,17 +64,31 @@ class Discriminator(nn.Module):
     place of BatchNorm, so D is 1-Lipschitz per layer and its logits cannot run away from G's.
     """
 
-    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, spectral_norm: bool = False):
+    def __init__(
+        self,
+        channels: int = 1,
+        image_size: int = 28,
+        width: int = 64,
+        spectral_norm: bool = False,
+        kernel_size: int = 4,
+    ):
         super().__init__()
         end, n_down = _layout(image_size)
+        if kernel_size not in DOWN_KERNELS:
+            raise ValueError(f"kernel_size={kernel_size} is not supported; expected one of {DOWN_KERNELS}")
+        pad = (kernel_size - 1) // 2  # each of 3 to 7 halves the side exactly
         conv = (
             (lambda *args, **kw: with_spectral_norm(nn.Conv2d(*args, **kw))) if spectral_norm else nn.Conv2d
         )
-        layers: list[nn.Module] = [conv(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [conv(channels, width, kernel_size, 2, pad), nn.LeakyReLU(0.2, True)]
         ch = width
         for _ in range(n_down - 1):
             norm = [] if spectral_norm else [nn.BatchNorm2d(ch * 2)]
-            layers += [conv(ch, ch * 2, 4, 2, 1, bias=spectral_norm), *norm, nn.LeakyReLU(0.2, True)]
+            layers += [
+                conv(ch, ch * 2, kernel_size, 2, pad, bias=spectral_norm),
+                *norm,
+                nn.LeakyReLU(0.2, True),
+            ]
             ch *= 2
         # logits, not probabilities: BCE-with-logits is what autocast (bf16/16-mixed) allows
         layers.append(conv(ch, 1, end, 1, 0))
