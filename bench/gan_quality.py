@@ -24,6 +24,7 @@ OLD_DEFAULT = [
     "model.loss=nonsaturating", "model.discriminator.spectral_norm=false", "model.scheduler=null",
     "model.optimizer_g.betas=[0.5,0.999]", "model.optimizer_d.betas=[0.5,0.999]",
     "model.r1_gamma=null", "~model.optimizer_g.fused", "~model.optimizer_d.fused",
+    "model.discriminator.kernel_size=4",
 ]  # fmt: skip
 EMA = "model.ema_decay=0.999"
 HINGE = "model.loss=hinge"
@@ -166,6 +167,9 @@ CANDIDATES = {
     # 6x6 and 7x7: a step 1.29x and 1.47x as slow (21 and 19 epochs fit)
     "D6_d_kernel6": [DEFAULTS, "model.discriminator.kernel_size=6"],
     "D7_d_kernel7": [DEFAULTS, "model.discriminator.kernel_size=7"],
+    # which layer wants the large kernel: the first (1 -> 32 channels, cheap) or the second (32 -> 64)
+    "D74_d_kernels_7_4": [DEFAULTS, "model.discriminator.kernel_size=[7,4]"],
+    "D47_d_kernels_4_7": [DEFAULTS, "model.discriminator.kernel_size=[4,7]"],
 }
 
 

@@ -1,5 +1,7 @@
 """DCGAN generator and discriminator (Radford et al. 2016) as plain `nn.Module`s."""
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,6 +59,17 @@ class Generator(nn.Module):
         return self.net[1:](x.view(z.shape[0], *first.shape[1:]))
 
 
+def _down_kernels(kernel_size: int | Sequence[int], n_down: int) -> list[int]:
+    """One kernel side per stride-2 convolution, from one for all or one per layer."""
+    kernels = [kernel_size] * n_down if isinstance(kernel_size, int) else list(kernel_size)
+    if len(kernels) != n_down or any(k not in DOWN_KERNELS for k in kernels):
+        raise ValueError(
+            f"kernel_size={kernel_size} is not supported; expected one of {DOWN_KERNELS} "
+            f"or a list of {n_down} of them (one per stride-2 convolution)"
+        )
+    return kernels
+
+
 class Discriminator(nn.Module):
     """Image `(N, channels, image_size, image_size)` -> real/fake logit `(N,)`.
 
@@ -70,22 +83,22 @@ class Discriminator(nn.Module):
         image_size: int = 28,
         width: int = 64,
         spectral_norm: bool = False,
-        kernel_size: int = 4,
+        kernel_size: int | Sequence[int] = 4,
     ):
         super().__init__()
         end, n_down = _layout(image_size)
-        if kernel_size not in DOWN_KERNELS:
-            raise ValueError(f"kernel_size={kernel_size} is not supported; expected one of {DOWN_KERNELS}")
-        pad = (kernel_size - 1) // 2  # each of 3 to 7 halves the side exactly
+        kernels = _down_kernels(kernel_size, n_down)
         conv = (
             (lambda *args, **kw: with_spectral_norm(nn.Conv2d(*args, **kw))) if spectral_norm else nn.Conv2d
         )
-        layers: list[nn.Module] = [conv(channels, width, kernel_size, 2, pad), nn.LeakyReLU(0.2, True)]
+        # padding (k - 1) // 2: each kernel of 3 to 7 halves the side exactly
+        k = kernels[0]
+        layers: list[nn.Module] = [conv(channels, width, k, 2, (k - 1) // 2), nn.LeakyReLU(0.2, True)]
         ch = width
-        for _ in range(n_down - 1):
+        for k in kernels[1:]:
             norm = [] if spectral_norm else [nn.BatchNorm2d(ch * 2)]
             layers += [
-                conv(ch, ch * 2, kernel_size, 2, pad, bias=spectral_norm),
+                conv(ch, ch * 2, k, 2, (k - 1) // 2, bias=spectral_norm),
                 *norm,
                 nn.LeakyReLU(0.2, True),
             ]
