@@ -49,7 +49,8 @@ def test_the_default_run_is_experiment_gan_mnist5k(tmp_path):
     spelled_out = compose_config("train", tmp_path, ["experiment=gan_mnist5k"])
     for group in ("model", "data", "trainer", "callbacks"):
         assert OmegaConf.to_container(default[group]) == OmegaConf.to_container(spelled_out[group]), group
-    assert default.model.r1_gamma == 3.0 and default.trainer.max_epochs == 27
+    assert default.model.r1_gamma == 3.0 and default.trainer.max_epochs == 19
+    assert default.model.discriminator.kernel_size == 7
 
 
 def test_variants_found():
