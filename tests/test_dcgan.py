@@ -64,3 +64,12 @@ def test_discriminator_kernel_sizes_halve_the_side(channels, size, kernel_size):
 def test_unsupported_kernel_size_is_named():
     with pytest.raises(ValueError, match="kernel_size=8"):
         Discriminator(kernel_size=8)
+
+
+def test_one_kernel_per_layer():
+    d = Discriminator(channels=1, image_size=28, width=8, kernel_size=[7, 4])
+    downs = [m.kernel_size for m in d.net if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert downs == [(7, 7), (4, 4)]
+    assert d(torch.randn(2, 1, 28, 28)).shape == (2,)
+    with pytest.raises(ValueError, match=r"a list of 2 of them"):
+        Discriminator(image_size=28, kernel_size=[7, 4, 4])
