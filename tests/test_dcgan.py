@@ -73,3 +73,5 @@ def test_one_kernel_per_layer():
     assert d(torch.randn(2, 1, 28, 28)).shape == (2,)
     with pytest.raises(ValueError, match=r"a list of 2 of them"):
         Discriminator(image_size=28, kernel_size=[7, 4, 4])
+    with pytest.raises(ValueError, match=r"kernel_size=7\.0"):  # a float is neither a size nor a list
+        Discriminator(image_size=28, kernel_size=7.0)

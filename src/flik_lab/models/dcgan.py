@@ -61,7 +61,10 @@ class Generator(nn.Module):
 
 def _down_kernels(kernel_size: int | Sequence[int], n_down: int) -> list[int]:
     """One kernel side per stride-2 convolution, from one for all or one per layer."""
-    kernels = [kernel_size] * n_down if isinstance(kernel_size, int) else list(kernel_size)
+    try:
+        kernels = [kernel_size] * n_down if isinstance(kernel_size, int) else list(kernel_size)
+    except TypeError:  # neither a number of the right kind nor a list: refused below
+        kernels = []
     if len(kernels) != n_down or any(k not in DOWN_KERNELS for k in kernels):
         raise ValueError(
             f"kernel_size={kernel_size} is not supported; expected one of {DOWN_KERNELS} "
@@ -91,17 +94,16 @@ class Discriminator(nn.Module):
         conv = (
             (lambda *args, **kw: with_spectral_norm(nn.Conv2d(*args, **kw))) if spectral_norm else nn.Conv2d
         )
-        # padding (k - 1) // 2: each kernel of 3 to 7 halves the side exactly
-        k = kernels[0]
-        layers: list[nn.Module] = [conv(channels, width, k, 2, (k - 1) // 2), nn.LeakyReLU(0.2, True)]
+
+        def down(c_in: int, c_out: int, k: int, **kwargs) -> nn.Module:
+            # padding (k - 1) // 2: each kernel of 3 to 7 halves the side exactly
+            return conv(c_in, c_out, k, 2, (k - 1) // 2, **kwargs)
+
+        layers: list[nn.Module] = [down(channels, width, kernels[0]), nn.LeakyReLU(0.2, True)]
         ch = width
         for k in kernels[1:]:
             norm = [] if spectral_norm else [nn.BatchNorm2d(ch * 2)]
-            layers += [
-                conv(ch, ch * 2, k, 2, (k - 1) // 2, bias=spectral_norm),
-                *norm,
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [down(ch, ch * 2, k, bias=spectral_norm), *norm, nn.LeakyReLU(0.2, True)]
             ch *= 2
         # logits, not probabilities: BCE-with-logits is what autocast (bf16/16-mixed) allows
         layers.append(conv(ch, 1, end, 1, 0))
