@@ -40,7 +40,7 @@ def test_completion_answers_without_torch_or_lightning():
 def test_a_config_error_is_one_message_naming_the_key_and_leaves_no_run(tmp_path):
     result = run_flik_lab(tmp_path, "train", "model.lr_g=-1")
     assert result.returncode == 2
-    assert "flik-lab: config error: invalid config value 'model.lr_g'" in result.stderr
+    assert "flik-lab: error: invalid config value 'model.lr_g'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not list((tmp_path / "outputs").rglob(".hydra"))  # the run directory was removed
     full = run_flik_lab(tmp_path, "train", "model.lr_g=-1", env={"HYDRA_FULL_ERROR": "1"})

@@ -15,7 +15,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from flik_lab.utils.conf import CONF_PATH
-from flik_lab.utils.config_schema import ConfigError, validate_config
+from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.quiet_warnings import ignore_known_warnings
 from flik_lab.utils.train_schema import register_schemas
@@ -36,25 +37,38 @@ def run_command(
             cfg[after_dashes].extend(extra)
         if cfg.extras.ignore_warnings:
             ignore_known_warnings()
+        run_dir = Path(cfg.paths.output_dir)
+        fresh = not written_by_a_run(run_dir)  # a resumed run's directory is never removed
         try:
             validate_config(cfg)
             with finished_runs():
                 body(cfg)
-        except ConfigError as exc:
-            if HydraConfig.get().mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
-                raise  # a sweep records the failed job and goes on
-            remove_if_empty_run(Path(cfg.paths.output_dir))
-            print(f"flik-lab: config error: {exc}\n(HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
-            sys.exit(2)
+        except Exception as exc:
+            error = user_error(exc)
+            if error is None or HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
+                raise  # a bug shows its traceback; a sweep records the failed job and goes on
+            if fresh:
+                remove_run(run_dir)
+            print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)
+            sys.exit(USER_ERROR_EXIT_CODE)
 
     task.__module__ = f"flik_lab.commands.{config_name}"  # Hydra names the job after it (`hydra.job.name`)
     hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
 
 
-def remove_if_empty_run(run_dir: Path) -> None:
-    """Remove a run directory that holds only what Hydra wrote at start (`.hydra/`, the job's log)."""
-    hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log", f"{run_dir.name}.log"}
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= hydra_files | {"train.log"}:
+def full_error() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def written_by_a_run(run_dir: Path) -> bool:
+    """Whether `run_dir` holds more than what Hydra writes when a job starts (`.hydra/`, the job's log)."""
+    hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log", f"{run_dir.name}.log", "train.log"}
+    return run_dir.is_dir() and not {p.name for p in run_dir.iterdir()} <= hydra_files
+
+
+def remove_run(run_dir: Path) -> None:
+    """Remove the directory of a run that a user error stopped before it produced anything worth keeping."""
+    if run_dir.is_dir() and not (run_dir / "checkpoints").is_dir():
         logging.shutdown()  # the log file's handler
         shutil.rmtree(run_dir)
 

@@ -13,6 +13,7 @@ import yaml
 
 from flik_lab.commands.app import refuse_to_overwrite
 from flik_lab.loggers.run_metrics import read_run_metrics
+from flik_lab.utils.errors import InputError
 
 INDEX_COLUMNS = ("epoch", "step")
 
@@ -46,7 +47,7 @@ def find_runs(paths) -> list[Path]:
         else:
             found = []
         if not found:
-            raise ValueError(
+            raise InputError(
                 f"{path} holds no run: expected a run directory with .hydra/ or a sweep directory of them"
             )
         for run in found:
@@ -63,7 +64,7 @@ def read_overrides(run: Path) -> dict[str, str]:
         return {}
     items = yaml.safe_load(path.read_text()) or []
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ValueError(f"{path}: expected a YAML list of key=value overrides, got {items!r}")
+        raise InputError(f"{path}: expected a YAML list of key=value overrides, got {items!r}")
     overrides = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -118,12 +119,12 @@ def metric_table(runs: list[Run], metric: str | None = None, mode: str | None = 
     if metric is None:
         metric = default_metric(available)
         if metric is None:
-            raise ValueError(f"no run under {where} logged a val/ metric; pick --metric from: {listing}")
+            raise InputError(f"no run under {where} logged a val/ metric; pick --metric from: {listing}")
     if metric not in available:
-        raise ValueError(f"metric {metric!r} was logged by no run under {where}; available: {listing}")
+        raise InputError(f"metric {metric!r} was logged by no run under {where}; available: {listing}")
     mode = mode or default_mode(metric)
     if mode not in ("min", "max"):
-        raise ValueError(f"mode must be min or max, got {mode!r}")
+        raise InputError(f"mode must be min or max, got {mode!r}")
 
     best, best_epoch, final = f"best {metric}", "best epoch", f"final {metric}"
     others = [n for n in available if n != metric and n.startswith("val/")]
@@ -184,7 +185,7 @@ def plot_metric(runs: list[Run], metric: str, output: Path) -> Path:
 
     output = Path(output)
     if output.suffix != ".png":
-        raise ValueError(f"output {output} must end in .png")
+        raise InputError(f"output {output} must end in .png")
     refuse_to_overwrite(output, hint="remove it or pick --output FILE.png")
     labels = dict(zip((r.name for r in runs), legend_labels(runs), strict=True))
     curves = {
@@ -193,7 +194,7 @@ def plot_metric(runs: list[Run], metric: str, output: Path) -> Path:
         if r.metrics is not None and metric in r.metrics and r.metrics[metric].notna().any()
     }
     if not curves:
-        raise ValueError(f"no run has values of {metric} to plot")
+        raise InputError(f"no run has values of {metric} to plot")
     # metrics logged several times per epoch (train losses) would stack vertically against epoch
     x = "epoch" if not any(c["epoch"].duplicated().any() for c in curves.values()) else "step"
 

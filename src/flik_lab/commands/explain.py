@@ -12,6 +12,7 @@ from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import attention_figure
 from flik_lab.plots.explained import Explained, explain_ids
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict under its class name
@@ -20,12 +21,12 @@ TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict u
 def explain(cfg: DictConfig) -> Explained:
     """Predict `cfg.text`, print the tokens with their weights and write the heatmap PNG."""
     if not cfg.text.strip():
-        raise ValueError('text is empty; expected a review, e.g. text="A wonderful film."')
+        raise InputError('text is empty; expected a review, e.g. text="A wonderful film."')
     output = in_run_dir(cfg, cfg.output)
     refuse_to_overwrite(output, hint="choose another output=")
     ckpt = load_checkpoint(cfg.ckpt_path)
     if "tokenizer" not in ckpt.get(TOKENIZER_KEY, {}):
-        raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
+        raise InputError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
     tokenizer = Tokenizer.from_str(ckpt[TOKENIZER_KEY]["tokenizer"])
     model = model_from_checkpoint(ckpt, f"ckpt_path={cfg.ckpt_path}", cfg.trusted_targets, TextClassifier)
     (review,) = explain_ids(

@@ -16,6 +16,7 @@ from flik_lab.models.attribute_classifier import AttributeClassifier
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.log_image import log_image_once
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,13 @@ def labeller_for(kind: str, cfg: DictConfig) -> Labeller:
     if kind == "mnist":
         return digit_labeller(load_pretrained(), cfg.confidence)
     if cfg.classifier_ckpt is None:
-        raise ValueError(
+        raise InputError(
             "a CelebA GAN needs classifier_ckpt=<checkpoint of `flik-lab train experiment=celeba_attributes`>"
         )
     ckpt = load_checkpoint(cfg.classifier_ckpt, "classifier_ckpt")
     names = ckpt.get("CelebADataModule", {}).get("attr_names")
     if not names:
-        raise ValueError(f"classifier_ckpt={cfg.classifier_ckpt} holds no CelebA attribute names")
+        raise InputError(f"classifier_ckpt={cfg.classifier_ckpt} holds no CelebA attribute names")
     source = f"classifier_ckpt={cfg.classifier_ckpt}"
     model = model_from_checkpoint(ckpt, source, cfg.trusted_targets, AttributeClassifier)
     return attribute_labeller(model, names, cfg.confidence)
@@ -43,10 +44,10 @@ def check_terms(kind: str, terms: list[Term], expr: str) -> None:
     """Digits only make sense for MNIST GANs and attribute names only for CelebA ones."""
     digits = [t.concept for t in terms if t.concept.isdigit()]
     if kind == "celeba" and digits:
-        raise ValueError(f"expr={expr!r} uses digits {digits}, but ckpt_path holds a CelebA GAN (attributes)")
+        raise InputError(f"expr={expr!r} uses digits {digits}, but ckpt_path holds a CelebA GAN (attributes)")
     if kind == "mnist" and len(digits) < len(terms):
         names = [t.concept for t in terms if not t.concept.isdigit()]
-        raise ValueError(f"expr={expr!r} uses {names}, but ckpt_path holds an MNIST GAN: concepts are 0-9")
+        raise InputError(f"expr={expr!r} uses {names}, but ckpt_path holds an MNIST GAN: concepts are 0-9")
 
 
 @torch.no_grad()

@@ -11,6 +11,7 @@ from flik_lab.commands.app import print_written, refuse_to_overwrite, run_comman
 from flik_lab.images import unit_grid, write_gif
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.latent.interpolation import interpolate
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.log_image import log_image_once
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Ten
     """Start and end latents `(P, d)`: seeded random pairs, or index pairs into a saved `latents` file."""
     if cfg.latents is None:
         if not isinstance(cfg.pairs, int) or cfg.pairs < 1:
-            raise ValueError(
+            raise InputError(
                 f"pairs={cfg.pairs}: without latents=, pairs is the number of random pairs (>= 1)"
             )
         z = torch.randn(2, cfg.pairs, latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
@@ -30,12 +31,12 @@ def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Ten
         raise FileNotFoundError(f"latents={path} does not exist; expected a .pt written by `flik-lab sample`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, torch.Tensor) or saved.dim() != 2 or saved.shape[1] != latent_dim:
-        raise ValueError(f"latents={path} must hold a (N, {latent_dim}) tensor of latent vectors")
+        raise InputError(f"latents={path} must hold a (N, {latent_dim}) tensor of latent vectors")
     if not isinstance(cfg.pairs, ListConfig) or not all(len(p) == 2 for p in cfg.pairs):
-        raise ValueError(f"pairs={cfg.pairs}: with latents=, give index pairs, e.g. pairs=[[0,5],[3,7]]")
+        raise InputError(f"pairs={cfg.pairs}: with latents=, give index pairs, e.g. pairs=[[0,5],[3,7]]")
     index = torch.tensor([list(p) for p in cfg.pairs])
     if index.min() < 0 or index.max() >= len(saved):
-        raise ValueError(f"pairs={cfg.pairs} index outside the {len(saved)} vectors of latents={path}")
+        raise InputError(f"pairs={cfg.pairs} index outside the {len(saved)} vectors of latents={path}")
     return saved[index[:, 0]], saved[index[:, 1]]
 
 

@@ -11,6 +11,7 @@ from torchvision.utils import save_image
 from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
 from flik_lab.images import to_uint8, unit_grid
 from flik_lab.latent.gan_checkpoint import load_gan
+from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,10 @@ def sample(cfg: DictConfig) -> list[Path]:
     """Write a PNG grid of `num_samples` images, their latent vectors (`.latents.pt`) and, for `.npz`, the
     raw uint8 array; returns the paths."""
     if cfg.num_samples < 1:
-        raise ValueError(f"num_samples must be at least 1, got {cfg.num_samples}")
+        raise InputError(f"num_samples must be at least 1, got {cfg.num_samples}")
     output = in_run_dir(cfg, cfg.output)
     if output.suffix not in (".png", ".npz"):
-        raise ValueError(f"output={cfg.output} must end in .png or .npz")
+        raise InputError(f"output={cfg.output} must end in .png or .npz")
     latents_file = output.with_suffix(".latents.pt")  # reusable by `flik-lab latent interpolate latents=`
     targets = [output.with_suffix(".png"), latents_file] + ([output] if output.suffix == ".npz" else [])
     refuse_to_overwrite(*targets, hint="choose another output=")

@@ -12,6 +12,7 @@ from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite
 from flik_lab.images import to_unit_interval, unit_grid
 from flik_lab.models.cyclegan import CycleGAN
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.errors import InputError
 
 STATE_KEY = "UnpairedImageDataModule"  # Lightning stores a DataModule's state_dict under its class name
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -36,7 +37,7 @@ def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
     except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"input {path} is not a readable image: {exc}") from exc
+        raise InputError(f"input {path} is not a readable image: {exc}") from exc
     tensor = TF.center_crop(TF.resize(TF.to_tensor(image), size, antialias=True), size)
     return tensor * 2 - 1
 
@@ -44,20 +45,20 @@ def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
 def stylize(cfg: DictConfig) -> list[Path]:
     """Translate every input image with the checkpoint's generator for `cfg.direction`; returns the paths."""
     if cfg.direction not in DIRECTIONS:
-        raise ValueError(f"direction={cfg.direction!r}: expected one of {', '.join(DIRECTIONS)}")
+        raise InputError(f"direction={cfg.direction!r}: expected one of {', '.join(DIRECTIONS)}")
     if cfg.batch_size < 1:
-        raise ValueError(f"batch_size={cfg.batch_size}: expected a positive integer")
+        raise InputError(f"batch_size={cfg.batch_size}: expected a positive integer")
     files = input_images(Path(cfg.input).expanduser())
     output, grid = in_run_dir(cfg, cfg.output), in_run_dir(cfg, cfg.grid)
     targets = [output / f"{file.stem}.png" for file in files]
     if len({t.name for t in targets}) < len(targets):
-        raise ValueError(f"input={cfg.input} holds images whose names differ only by suffix")
+        raise InputError(f"input={cfg.input} holds images whose names differ only by suffix")
     refuse_to_overwrite(grid, *targets, hint="choose another output= / grid=")
 
     ckpt = load_checkpoint(cfg.ckpt_path)
     state = ckpt.get(STATE_KEY)
     if not isinstance(state, dict) or "image_size" not in state:
-        raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no image format: not a CycleGAN checkpoint")
+        raise InputError(f"ckpt_path={cfg.ckpt_path} holds no image format: not a CycleGAN checkpoint")
     model = model_from_checkpoint(ckpt, f"ckpt_path={cfg.ckpt_path}", cfg.trusted_targets, CycleGAN)
     images = torch.stack([load_image(f, int(state["channels"]), int(state["image_size"])) for f in files])
     with torch.no_grad():

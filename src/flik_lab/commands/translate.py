@@ -13,6 +13,7 @@ from flik_lab.models.seq2seq.decoding import Hypothesis
 from flik_lab.models.translator import Translator
 from flik_lab.plots.cross_attention import Aligned, cross_attention_figure
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.errors import InputError
 
 STATE_KEY = "TranslationDataModule"  # Lightning stores a DataModule's state_dict under its class name
 
@@ -28,12 +29,12 @@ def read_sentences(path: Path) -> list[str]:
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError as exc:
-            raise ValueError(f"input={path}, line {number}: not UTF-8 ({exc.reason})") from exc
+            raise InputError(f"input={path}, line {number}: not UTF-8 ({exc.reason})") from exc
         if not line:
-            raise ValueError(f"input={path}, line {number}: empty; expected one sentence per line")
+            raise InputError(f"input={path}, line {number}: empty; expected one sentence per line")
         sentences.append(line)
     if not sentences:
-        raise ValueError(f"input={path} holds no sentences")
+        raise InputError(f"input={path} holds no sentences")
     return sentences
 
 
@@ -44,7 +45,7 @@ class LoadedTranslator:
         ckpt = load_checkpoint(cfg.ckpt_path)
         state = ckpt.get(STATE_KEY)
         if not isinstance(state, dict) or "source_tokenizer" not in state:
-            raise ValueError(f"ckpt_path={cfg.ckpt_path} holds no tokenizers: not a translation checkpoint")
+            raise InputError(f"ckpt_path={cfg.ckpt_path} holds no tokenizers: not a translation checkpoint")
         source = f"ckpt_path={cfg.ckpt_path}"
         self.model = model_from_checkpoint(ckpt, source, cfg.trusted_targets, Translator)
         self.source_tokenizer, self.target_tokenizer = tokenizers_from_state(state)
@@ -53,7 +54,7 @@ class LoadedTranslator:
         hp = self.model.hparams
         self.beam_size = hp.beam_size if cfg.beam_size is None else cfg.beam_size
         if self.beam_size < 1:
-            raise ValueError(f"beam_size={self.beam_size}: expected a positive integer (1: greedy)")
+            raise InputError(f"beam_size={self.beam_size}: expected a positive integer (1: greedy)")
         self.length_penalty = cfg.length_penalty
 
     def translate(
@@ -74,7 +75,7 @@ def translate_text(cfg: DictConfig, loaded: LoadedTranslator) -> list[Path]:
     heatmap = in_run_dir(cfg, cfg.heatmap)
     nbest = loaded.beam_size if cfg.nbest is None else cfg.nbest
     if not 1 <= nbest <= loaded.beam_size:
-        raise ValueError(f"nbest={nbest}: expected 1 to beam_size={loaded.beam_size}")
+        raise InputError(f"nbest={nbest}: expected 1 to beam_size={loaded.beam_size}")
     (found,), (ids,) = loaded.translate([cfg.text.strip()], nbest)
     for rank, hypothesis in enumerate(found, start=1):
         print(f"{rank}. {hypothesis.score:9.4f}  {loaded.text(hypothesis)}")
@@ -104,16 +105,16 @@ def translate_file(cfg: DictConfig, loaded: LoadedTranslator, sentences: list[st
 def translate(cfg: DictConfig) -> list[Path]:
     """`text=` or `input=` (exactly one) translated by the checkpoint's model; returns the written paths."""
     if (cfg.text is None) == (cfg.input is None):
-        raise ValueError('give exactly one of text="a sentence" or input=<file with one sentence per line>')
+        raise InputError('give exactly one of text="a sentence" or input=<file with one sentence per line>')
     if cfg.text is not None and not cfg.text.strip():
-        raise ValueError('text is empty; expected a sentence, e.g. text="dreihundertsiebenundzwanzig"')
+        raise InputError('text is empty; expected a sentence, e.g. text="dreihundertsiebenundzwanzig"')
     if cfg.text is not None:
         refuse_to_overwrite(in_run_dir(cfg, cfg.heatmap), hint="choose another heatmap=")
         with torch.no_grad():
             return translate_text(cfg, LoadedTranslator(cfg))
     refuse_to_overwrite(in_run_dir(cfg, cfg.output), hint="choose another output=")
     if cfg.batch_size < 1:
-        raise ValueError(f"batch_size={cfg.batch_size}: expected a positive integer")
+        raise InputError(f"batch_size={cfg.batch_size}: expected a positive integer")
     sentences = read_sentences(Path(cfg.input).expanduser())  # bad lines fail before the model loads
     with torch.no_grad():
         return translate_file(cfg, LoadedTranslator(cfg), sentences)

@@ -10,6 +10,7 @@ from torchvision.datasets.utils import check_integrity
 
 from flik_lab.data.epoch_batches import batch_loader, epoch_batches
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
+from flik_lab.utils.errors import InputError
 
 ANNOTATIONS = {name: md5 for _, md5, name in CelebA.file_list if name.endswith(".txt")}
 
@@ -41,12 +42,12 @@ def check_celeba_tree(root: Path, verify_md5: bool) -> None:
             raise FileNotFoundError(f"missing annotation file {path}. {hint}")
         head = path.read_bytes()[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html")):
-            raise ValueError(
+            raise InputError(
                 f"{path} is an HTML page, not CelebA annotations: Google Drive's download quota page "
                 "was saved in place of the file. Download it again later or from a mirror."
             )
         if verify_md5 and not check_integrity(str(path), md5):
-            raise ValueError(f"{path} does not have the expected MD5 {md5}: partial or corrupt download")
+            raise InputError(f"{path} does not have the expected MD5 {md5}: partial or corrupt download")
 
 
 class CelebADataModule(L.LightningDataModule):

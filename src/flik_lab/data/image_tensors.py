@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from flik_lab.data.sharding import per_rank_batch_size, world_and_rank
 from flik_lab.data.tensor_loader import batch_loader
+from flik_lab.utils.errors import InputError
 
 
 class ImageTensorDataModule(L.LightningDataModule):
@@ -16,7 +17,7 @@ class ImageTensorDataModule(L.LightningDataModule):
     ):
         super().__init__()
         if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+            raise InputError(f"batch_size must be a positive integer, got {batch_size}")
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.seed = seed

@@ -20,6 +20,7 @@ from flik_lab.data.splits import held_out
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
 from flik_lab.data.text.tokenizer import PAD_ID, UNK_ID, build_tokenizer, encode, encode_flat
+from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class IMDBDataModule(L.LightningDataModule):
     ):
         super().__init__()
         if source not in SOURCES:
-            raise ValueError(f"unknown IMDB source {source!r}; valid sources: {', '.join(SOURCES)}")
+            raise InputError(f"unknown IMDB source {source!r}; valid sources: {', '.join(SOURCES)}")
         positive = {
             "batch_size": batch_size,
             "eval_batch_size": eval_batch_size,
@@ -69,11 +70,11 @@ class IMDBDataModule(L.LightningDataModule):
         }
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
-            raise ValueError(f"vocab_size must be an integer >= 3 ([PAD], [UNK], a word), got {vocab_size!r}")
+            raise InputError(f"vocab_size must be an integer >= 3 ([PAD], [UNK], a word), got {vocab_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+            raise InputError(f"num_workers must be an integer >= 0, got {num_workers!r}")
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.source = source
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
@@ -128,7 +129,7 @@ class IMDBDataModule(L.LightningDataModule):
         train = reviews["train"]
         classes = sorted({label for _, label in train})
         if classes != [0, 1]:
-            raise ValueError(
+            raise InputError(
                 f"the {self.source} train split in {self.data_dir} holds labels {classes}; a sentiment "
                 "classifier needs negative (0) and positive (1) reviews"
             )
@@ -204,7 +205,7 @@ class IMDBDataModule(L.LightningDataModule):
         tokens = [tokenizer.id_to_token(int(i)) for i in ids]
         if None in tokens:
             bad = ids[tokens.index(None)]
-            raise ValueError(f"token id {bad} is outside the vocabulary of {tokenizer.get_vocab_size()}")
+            raise InputError(f"token id {bad} is outside the vocabulary of {tokenizer.get_vocab_size()}")
         return tokens
 
     def val_texts(self, k: int) -> list[str]:
@@ -222,7 +223,7 @@ class IMDBDataModule(L.LightningDataModule):
     def load_state_dict(self, state_dict: dict) -> None:
         saved = state_dict.get("tokenizer")
         if saved is not None and self.tokenizer is not None and saved != self.tokenizer.to_str():
-            raise ValueError(
+            raise InputError(
                 "the checkpoint's tokenizer differs from the one built from this data configuration "
                 "(vocabulary, max_length or data changed): token ids would not match the embeddings"
             )

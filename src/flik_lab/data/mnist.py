@@ -8,6 +8,7 @@ from torchvision.datasets import MNIST
 from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
 from flik_lab.data.splits import held_out
 from flik_lab.images import to_unit_range
+from flik_lab.utils.errors import InputError
 
 RAW_FILES = [
     "train-images-idx3-ubyte",
@@ -67,7 +68,7 @@ class MNISTDataModule(ImageTensorDataModule):
         val_size = held_out(self.val_size, len(train.data), "data.val_size", "MNIST training images")
         n_train = len(train.data) - val_size
         if n_train < self.batch_size:
-            raise ValueError(f"val_size={self.val_size} leaves {n_train} MNIST training images")
+            raise InputError(f"val_size={self.val_size} leaves {n_train} MNIST training images")
         images = to_unit_range(train.data)
         train_idx, val_idx = seeded_split(len(images), [n_train, val_size], self.seed)
         return (

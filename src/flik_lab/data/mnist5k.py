@@ -9,6 +9,7 @@ from torch.utils.data import TensorDataset
 from flik_lab.data.image_tensors import ImageTensorDataModule, seeded_split
 from flik_lab.data.splits import held_out
 from flik_lab.images import to_unit_range
+from flik_lab.utils.errors import InputError
 
 ASSET = "mnist5k.npz"
 
@@ -43,7 +44,7 @@ class MNIST5kDataModule(ImageTensorDataModule):
         test_size = held_out(self.test_size, len(images), "data.test_size", "shipped digits")
         n_train = len(images) - val_size - test_size
         if n_train < self.batch_size:
-            raise ValueError(
+            raise InputError(
                 f"val_size={self.val_size} + test_size={self.test_size} leave {n_train} of "
                 f"{len(images)} digits for training, fewer than batch_size={self.batch_size}"
             )

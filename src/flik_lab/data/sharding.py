@@ -6,6 +6,7 @@ import lightning as L
 from torch.utils.data import Sampler
 
 from flik_lab.data.epoch_batches import ResumableBatches, set_epoch
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.lightning_internals import batches_trained_this_epoch
 
 
@@ -17,7 +18,7 @@ def world_and_rank(trainer: L.Trainer | None) -> tuple[int, int]:
 def per_rank_batch_size(global_batch_size: int, world_size: int, key: str = "data.batch_size") -> int:
     """`global_batch_size / world_size`; an error naming `key` when it does not divide."""
     if global_batch_size % world_size:
-        raise ValueError(
+        raise InputError(
             f"{key}={global_batch_size} is the global batch size and must divide across the {world_size} "
             f"DDP ranks; use a multiple of {world_size}"
         )

@@ -38,6 +38,7 @@ from flik_lab.data.parallel.tokenizer import (
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.text.batching import BucketBatchSampler
 from flik_lab.utils.arguments import ArgumentError, require_choice
+from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class TranslationDataModule(L.LightningDataModule):
                 keep = [i for i, over in enumerate(long) if not over]
                 pairs, source, target = ([rows[i] for i in keep] for rows in (pairs, source, target))
                 if not pairs:
-                    raise ValueError(
+                    raise InputError(
                         f"data.max_length={self.max_length} drops all {len(long)} training pairs: "
                         "each has a side longer than that many tokens"
                     )
@@ -342,7 +343,7 @@ class TranslationDataModule(L.LightningDataModule):
         for side, tok in (("source", self.source_tokenizer), ("target", self.target_tokenizer)):
             saved = state_dict.get(f"{side}_tokenizer")
             if saved is not None and saved != tok.to_str():
-                raise ValueError(
+                raise InputError(
                     f"the checkpoint's {side} tokenizer differs from the one built from this data "
                     "configuration (vocabulary, tokenizer settings or data changed): token ids would not "
                     "match the embeddings"

@@ -18,6 +18,7 @@ from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
 from flik_lab.utils.arguments import ArgumentError
+from flik_lab.utils.errors import InputError
 
 FONT_FILES = (  # in matplotlib's mpl-data/fonts/ttf: sans, serif, mono and STIX, upright and slanted
     "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
@@ -104,9 +105,9 @@ def render_typeset_digits(
     choices = font_indices(fonts)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError(f"digit labels must lie in 0..9, got {labels.min()}..{labels.max()}")
+        raise InputError(f"digit labels must lie in 0..9, got {labels.min()}..{labels.max()}")
     if size < 8:
-        raise ValueError(f"size={size}: expected at least 8 pixels")
+        raise InputError(f"size={size}: expected at least 8 pixels")
     out = np.empty((len(labels), size, size), dtype=np.uint8)
     for i, digit in enumerate(labels.tolist()):
         rng = np.random.default_rng([seed, i])  # per image: a prefix of the labels gives a prefix of images

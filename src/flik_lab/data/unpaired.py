@@ -34,6 +34,7 @@ from flik_lab.data.splits import held_out
 from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
 from flik_lab.images import to_unit_range
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
+from flik_lab.utils.errors import InputError
 
 SOURCES = ("digits", "image_folders", "celeba")
 SUBFOLDERS = ("trainA", "trainB", "testA", "testB")
@@ -82,7 +83,7 @@ class FileDomain:
             with Image.open(path) as image:
                 return self.transform(image.convert("RGB")), torch.tensor(-1)
         except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{path} is not a readable image: {err}") from err
+            raise InputError(f"{path} is not a readable image: {err}") from err
 
 
 class CelebADomain:
@@ -182,7 +183,7 @@ def image_files(folder: Path) -> list[Path]:
             with Image.open(path):
                 pass
         except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{path} is not an image ({err}); remove it or download it again") from err
+            raise InputError(f"{path} is not an image ({err}); remove it or download it again") from err
     return files
 
 
@@ -295,7 +296,7 @@ class UnpairedImageDataModule(L.LightningDataModule):
         for split, (a, b) in self.splits.items():
             for name, domain in (("A", a), ("B", b)):
                 if len(domain) == 0:
-                    raise ValueError(f"the {split} split of domain {name} ({self._where()}) holds no images")
+                    raise InputError(f"the {split} split of domain {name} ({self._where()}) holds no images")
         if max(len(d) for d in self.splits["train"]) < self.batch_size:
             raise ArgumentError("batch_size", self.batch_size, "at most the larger domain's training images")
         device = self.trainer.strategy.root_device if self.trainer is not None else None

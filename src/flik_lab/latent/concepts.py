@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import torch
 
+from flik_lab.utils.errors import InputError
+
 # images in [-1, 1] -> {concept name: bool mask of the samples confidently showing it}
 Labeller = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
@@ -51,13 +53,13 @@ def concept_vectors(
             masks.setdefault(name, []).append(mask.cpu())
     unknown = [c for c in concepts if c not in masks]
     if unknown:
-        raise ValueError(f"unknown concept(s) {unknown}; this checkpoint knows {sorted(masks, key=_order)}")
+        raise InputError(f"unknown concept(s) {unknown}; this checkpoint knows {sorted(masks, key=_order)}")
     vectors, counts = {}, {}
     for concept in concepts:
         mask = torch.cat(masks[concept])
         counts[concept] = int(mask.sum())
         if counts[concept] < min_count:
-            raise ValueError(
+            raise InputError(
                 f"only {counts[concept]} of {len(latents)} samples are confidently {concept!r} (need "
                 f"min_count={min_count}): draw more with num_samples=, or lower confidence="
             )

@@ -3,6 +3,8 @@
 import ast
 from dataclasses import dataclass
 
+from flik_lab.utils.errors import InputError
+
 
 @dataclass(frozen=True)
 class Term:
@@ -18,7 +20,7 @@ def parse_expression(expr: str, aliases: dict[str, str] | None = None) -> list[T
     try:
         tree = ast.parse(expr.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"expr={expr!r} does not parse: {exc.msg}. Expected e.g. '7 - 1 + 0'") from exc
+        raise InputError(f"expr={expr!r} does not parse: {exc.msg}. Expected e.g. '7 - 1 + 0'") from exc
 
     def terms(node: ast.AST, sign: int) -> list[Term]:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
@@ -41,7 +43,7 @@ def parse_expression(expr: str, aliases: dict[str, str] | None = None) -> list[T
         if isinstance(node, ast.Name):
             name = aliases.get(node.id, node.id)
             return [Term(sign, name)]
-        raise ValueError(
+        raise InputError(
             f"expr={expr!r}: cannot use {ast.unparse(node)!r}; expected concepts (a digit, an attribute "
             "name or ~attribute) joined by + and -"
         )

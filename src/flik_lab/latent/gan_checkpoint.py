@@ -6,6 +6,7 @@ from hydra.utils import get_object
 
 from flik_lab.models.gan import GAN
 from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.stored_config import stored_config
 
 KINDS = ("mnist", "celeba")  # the `image_kind` a DataModule declares; latent arithmetic labels these
@@ -23,7 +24,7 @@ def image_kind(ckpt: dict, source: str = "checkpoint", trusted: Iterable[str] = 
     data = stored_config(ckpt, "data", source, trusted)  # allow-listed before its class is imported
     kind = getattr(get_object(data._target_), "image_kind", None)
     if kind not in KINDS:
-        raise ValueError(
+        raise InputError(
             f"{source} was trained on {data._target_}, which declares no image_kind among {KINDS}: "
             "latent arithmetic knows MNIST digits and CelebA attributes"
         )

@@ -2,6 +2,8 @@
 
 import torch
 
+from flik_lab.utils.errors import InputError
+
 METHODS = ("slerp", "lerp")
 
 
@@ -28,8 +30,8 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, eps: float = 1e-6) 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
     """`steps` latent points from `a` to `b` (both included), shape `(steps, d)`."""
     if method not in METHODS:
-        raise ValueError(f"method={method!r}; expected one of {METHODS}")
+        raise InputError(f"method={method!r}; expected one of {METHODS}")
     if steps < 2:
-        raise ValueError(f"steps={steps}; expected at least 2 (the two endpoints)")
+        raise InputError(f"steps={steps}; expected at least 2 (the two endpoints)")
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device)
     return (slerp if method == "slerp" else lerp)(a, b, t)

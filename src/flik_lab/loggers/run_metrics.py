@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from flik_lab.utils.errors import InputError
+
 CSV = Path("csv/metrics.csv")
 WANDB_BLOCK = 32768  # the .wandb file is a LevelDB-style log: 32 KiB blocks of framed records
 WANDB_HEADER = 7  # ":W&B", 2 magic bytes, 1 version byte; each record: crc32, length (2 bytes), type
@@ -42,7 +44,7 @@ def read_tensorboard(run: Path) -> pd.DataFrame | None:
 def _wandb_records(path: Path) -> Iterator[bytes]:
     data = path.read_bytes()
     if data[:4] != b":W&B":
-        raise ValueError(f"{path} is not a W&B run file")
+        raise InputError(f"{path} is not a W&B run file")
     pos, parts = WANDB_HEADER, []
     while pos + 7 <= len(data):
         left = WANDB_BLOCK - pos % WANDB_BLOCK

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from flik_lab.utils.arguments import ArgumentError, require_positive
+from flik_lab.utils.errors import InputError
 
 
 def _norm(channels: int) -> nn.Module:
@@ -60,7 +61,7 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         step = 2**self.num_downsampling
         if x.shape[-2] % step or x.shape[-1] % step:
-            raise ValueError(
+            raise InputError(
                 f"images of {x.shape[-2]}x{x.shape[-1]} px: ResnetGenerator with num_downsampling="
                 f"{self.num_downsampling} needs sides that are multiples of {step}"
             )

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
+from flik_lab.utils.errors import InputError
+
 # the discriminator's down-sampling kernels (the DCGAN paper's is 4)
 DOWN_KERNELS = (3, 4, 5, 6, 7)
 # image side -> (side after the first block, number of 2x up/down-sampling blocks)
@@ -15,7 +17,7 @@ _LAYOUTS = {28: (7, 2), 64: (4, 4)}
 
 def _layout(image_size: int) -> tuple[int, int]:
     if image_size not in _LAYOUTS:
-        raise ValueError(f"image_size={image_size} is not supported; expected one of {list(_LAYOUTS)}")
+        raise InputError(f"image_size={image_size} is not supported; expected one of {list(_LAYOUTS)}")
     return _LAYOUTS[image_size]
 
 
@@ -66,7 +68,7 @@ def _down_kernels(kernel_size: int | Sequence[int], n_down: int) -> list[int]:
     except TypeError:  # neither a number of the right kind nor a list: refused below
         kernels = []
     if len(kernels) != n_down or any(k not in DOWN_KERNELS for k in kernels):
-        raise ValueError(
+        raise InputError(
             f"kernel_size={kernel_size} is not supported; expected one of {DOWN_KERNELS} "
             f"or a list of {n_down} of them (one per stride-2 convolution)"
         )

@@ -1,7 +1,9 @@
 """Constructor argument checks whose errors name the argument, so a config error can name its key."""
 
+from flik_lab.utils.errors import InputError
 
-class ArgumentError(ValueError):
+
+class ArgumentError(InputError):
     """A constructor argument outside its range; `argument` is its name (`lr_g`)."""
 
     def __init__(self, argument: str, value: object, expected: str):

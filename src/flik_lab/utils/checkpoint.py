@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from hydra.utils import get_object
 
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.stored_config import stored_config
 
 
@@ -23,14 +24,14 @@ def load_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
     except pickle.UnpicklingError as exc:  # torch suggests weights_only=False, which runs the file's code
         lines = [line.strip() for line in str(exc).splitlines() if "GLOBAL" in line]
         refused = (lines or [str(exc)])[0].split(". ")[0]
-        raise ValueError(
+        raise InputError(
             f"{key}={path} is not a readable checkpoint: it holds objects a weights-only load refuses "
             f"({refused}); flik-lab never runs code from a checkpoint"
         ) from exc
     except Exception as exc:
-        raise ValueError(f"{key}={path} is not a readable checkpoint: {exc}") from exc
+        raise InputError(f"{key}={path} is not a readable checkpoint: {exc}") from exc
     if not isinstance(ckpt, dict) or "flik_lab" not in ckpt or "state_dict" not in ckpt:
-        raise ValueError(f"{key}={path} was not written by `flik-lab train` (no stored config)")
+        raise InputError(f"{key}={path} was not written by `flik-lab train` (no stored config)")
     return ckpt
 
 
@@ -43,7 +44,7 @@ def model_from_checkpoint(
     if expect is not None:
         cls, name = get_object(node._target_), f"{expect.__module__}.{expect.__qualname__}"
         if not (isinstance(cls, type) and issubclass(cls, expect)):
-            raise ValueError(
+            raise InputError(
                 f"{source} holds a {node._target_}, not a {expect.__name__} ({name}): "
                 f"a {expect.__name__} checkpoint is expected"
             )

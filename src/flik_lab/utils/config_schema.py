@@ -15,11 +15,13 @@ from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from flik_lab.utils.errors import InputError
+
 HYDRA_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")
 _SIMPLE = (int, float, bool, str)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config that cannot be run, with the offending key in its message."""
 
 

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from omegaconf import OmegaConf
 
+from flik_lab.utils.errors import InputError
+
 
 def devices_per_node(devices: int | str | Sequence[int]) -> int:
     """How many devices `trainer.devices` names (a count, a list of indices or "0,1"); -1 / "auto" refused."""
@@ -13,7 +15,7 @@ def devices_per_node(devices: int | str | Sequence[int]) -> int:
         return len(devices)
     if str(devices).strip().isdigit() and int(devices) > 0:
         return int(devices)
-    raise ValueError(
+    raise InputError(
         f"trainer.devices={devices} does not say how many processes SLURM should start on each node: "
         "hydra/launcher=slurm needs a count, e.g. trainer.devices=8"
     )

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from flik_lab.data.parallel.tokenizer import BOS_ID, EOS_ID, PAD_ID, encode_flat
+from flik_lab.utils.errors import InputError
 
 PairItem = tuple[np.ndarray, np.ndarray, str, str]
 
@@ -28,14 +29,14 @@ class PairSplit(Dataset):
     def __init__(self, **arrays: np.ndarray):
         missing = [name for name in self.ARRAYS if name not in arrays]
         if missing:
-            raise ValueError(f"PairSplit needs the arrays {missing}")
+            raise InputError(f"PairSplit needs the arrays {missing}")
         self.arrays = {name: arrays[name] for name in self.ARRAYS}
         n = len(arrays["source_offsets"]) - 1
         sizes = {name: len(arrays[name]) - 1 for name in self.ARRAYS if name.endswith("offsets")}
         ends = {"source_offsets": "source_ids", "target_offsets": "target_ids",
                 "source_text_offsets": "source_bytes", "target_text_offsets": "target_bytes"}  # fmt: skip
         if set(sizes.values()) != {n} or any(arrays[o][-1] != len(arrays[f]) for o, f in ends.items()):
-            raise ValueError(
+            raise InputError(
                 f"inconsistent pair arrays: {sizes} rows, {[len(arrays[f]) for f in ends.values()]}"
             )
         self.n = n

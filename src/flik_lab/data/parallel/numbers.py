@@ -10,6 +10,7 @@ from num2words import CONVERTER_CLASSES, num2words
 
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.splits import held_out
+from flik_lab.utils.errors import InputError
 
 Pair = tuple[str, str]
 
@@ -44,9 +45,9 @@ def number_splits(
     n_test = held_out(test_size, len(numbers), "data.test_size", what)
     for key, value, count in (("val_size", val_size, n_val), ("test_size", test_size, n_test)):
         if count < 1:
-            raise ValueError(f"data.{key}={value} holds out none of the {what}: give at least 1")
+            raise InputError(f"data.{key}={value} holds out none of the {what}: give at least 1")
     if n_val + n_test >= len(numbers):
-        raise ValueError(
+        raise InputError(
             f"data.val_size={val_size} and data.test_size={test_size} leave none of the {what} to train on"
         )
     parts = seeded_split(len(numbers), [len(numbers) - n_val - n_test, n_val, n_test], seed)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.splits import held_out
+from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ def hold_out(splits: dict[str, list[Pair] | None], sizes: dict[str, float], seed
     counts = [held_out(sizes[name], len(sources), f"data.{name}_size", what) for name in missing]
     for name, count in zip(missing, counts, strict=True):
         if count < 1:
-            raise ValueError(f"data.{name}_size={sizes[name]} holds out no pair of {where}: give at least 1")
+            raise InputError(f"data.{name}_size={sizes[name]} holds out no pair of {where}: give at least 1")
     if sum(counts) >= len(sources):
-        raise ValueError(
+        raise InputError(
             f"data.val_size and data.test_size leave none of the {len(sources)} {what} to train on"
         )
     parts = seeded_split(len(sources), [len(sources) - sum(counts), *counts], seed)
@@ -73,7 +74,7 @@ def read_tsv(path: Path, source_column: int = 1, target_column: int = 0) -> list
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ValueError(
+            raise InputError(
                 f"{path}, line {number}: not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
                 "convert the file to UTF-8"
             ) from exc
@@ -83,7 +84,7 @@ def read_tsv(path: Path, source_column: int = 1, target_column: int = 0) -> list
             continue  # blank lines, the final newline
         fields = line.split("\t")
         if len(fields) < columns:
-            raise ValueError(
+            raise InputError(
                 f"{path}, line {number}: {len(fields)} tab-separated column(s), need at least {columns} "
                 f"(data.source_column={source_column}, data.target_column={target_column}); expected "
                 f"{ANKI_LAYOUT}: {line[:80]!r}"
@@ -91,19 +92,19 @@ def read_tsv(path: Path, source_column: int = 1, target_column: int = 0) -> list
         source, target = fields[source_column].strip(), fields[target_column].strip()
         for side, text, column in (("source", source, source_column), ("target", target, target_column)):
             if not text:
-                raise ValueError(
+                raise InputError(
                     f"{path}, line {number}: empty {side} sentence (column {column}): {line[:80]!r}"
                 )
         pairs.append((source, target))
     if not pairs:
-        raise ValueError(f"{path} holds no sentence pairs; expected {ANKI_LAYOUT}")
+        raise InputError(f"{path} holds no sentence pairs; expected {ANKI_LAYOUT}")
     return pairs
 
 
 def tsv_files(data_dir: Path, files: dict[str, str | None]) -> dict[str, Path | None]:
     """The file of each split (`files["train"]` required), relative paths under `data_dir`."""
     if files.get("train") is None:
-        raise ValueError(f"data.train_file is not set: data.source=tsv reads {ANKI_LAYOUT}")
+        raise InputError(f"data.train_file is not set: data.source=tsv reads {ANKI_LAYOUT}")
     return {name: resolve(data_dir, files.get(name)) for name in SPLIT_NAMES}
 
 
@@ -124,7 +125,7 @@ def _hf_pairs(dataset, source_lang: str, target_lang: str, where: str) -> list[P
         feature = dataset.features["translation"]
         found = list(getattr(feature, "languages", None) or feature.keys())
         if not set(langs) <= set(found):
-            raise ValueError(
+            raise InputError(
                 f"{where}: the 'translation' column has languages {found}, not {langs} "
                 "(data.source_lang, data.target_lang)"
             )
@@ -133,7 +134,7 @@ def _hf_pairs(dataset, source_lang: str, target_lang: str, where: str) -> list[P
     elif set(langs) <= set(columns):
         flat, names = dataset, langs
     else:
-        raise ValueError(
+        raise InputError(
             f"{where}: expected a 'translation' column of {{language: text}} or columns {langs} "
             f"(data.source_lang, data.target_lang); found columns {columns}"
         )
@@ -143,7 +144,7 @@ def _hf_pairs(dataset, source_lang: str, target_lang: str, where: str) -> list[P
     if len(kept) < len(pairs):
         log.warning("skipped %d pairs with an empty side in %s", len(pairs) - len(kept), where)
     if not kept:
-        raise ValueError(f"{where} holds no pair with both sides non-empty")
+        raise InputError(f"{where} holds no pair with both sides non-empty")
     return kept
 
 
@@ -177,7 +178,7 @@ def load_hf(
             continue
         if hub_split not in loaded:
             key = {"train": "hf_train_split", "val": "hf_val_split", "test": "hf_test_split"}[split]
-            raise ValueError(
+            raise InputError(
                 f"{label} in {cache_dir} has no split {hub_split!r} (data.{key}); found splits {list(loaded)}"
             )
         where = f"{label} split {hub_split!r} in {cache_dir}"

@@ -12,6 +12,8 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import BPE, Unigram
 from tokenizers.trainers import BpeTrainer, UnigramTrainer
 
+from flik_lab.utils.errors import InputError
+
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIALS = [PAD, UNK, BOS, EOS]
@@ -35,7 +37,7 @@ def build_tokenizer(
             vocab_size=vocab_size, special_tokens=SPECIALS, unk_token=UNK, show_progress=False
         )
     else:
-        raise ValueError(f"unknown tokenizer {kind!r}; valid: {', '.join(KINDS)}")
+        raise InputError(f"unknown tokenizer {kind!r}; valid: {', '.join(KINDS)}")
     steps = [normalizers.NFKC(), *([normalizers.Lowercase()] if lowercase else [])]
     tokenizer.normalizer = normalizers.Sequence(steps)
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="always", split=True)
@@ -80,7 +82,7 @@ def tokens(tokenizer: Tokenizer, ids) -> list[str]:
     found = [tokenizer.id_to_token(int(i)) for i in ids]
     if None in found:
         bad = ids[found.index(None)]
-        raise ValueError(f"token id {bad} is outside the vocabulary of {tokenizer.get_vocab_size()}")
+        raise InputError(f"token id {bad} is outside the vocabulary of {tokenizer.get_vocab_size()}")
     return found
 
 
@@ -88,5 +90,5 @@ def tokenizers_from_state(state: dict) -> tuple[Tokenizer, Tokenizer]:
     """The (source, target) tokenizers saved by `TranslationDataModule.state_dict()` (in every checkpoint)."""
     missing = [key for key in ("source_tokenizer", "target_tokenizer") if key not in state]
     if missing:
-        raise ValueError(f"the saved data state has no {missing}; found {sorted(state)}")
+        raise InputError(f"the saved data state has no {missing}; found {sorted(state)}")
     return Tokenizer.from_str(state["source_tokenizer"]), Tokenizer.from_str(state["target_tokenizer"])

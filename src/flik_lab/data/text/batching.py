@@ -8,6 +8,7 @@ from torch.utils.data import Dataset, Sampler
 
 from flik_lab.data.epoch_batches import SeededPermutation
 from flik_lab.data.text.tokenizer import PAD_ID
+from flik_lab.utils.errors import InputError
 
 
 class TokenizedSplit(Dataset):
@@ -15,7 +16,7 @@ class TokenizedSplit(Dataset):
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, labels: np.ndarray):
         if len(offsets) != len(labels) + 1 or offsets[-1] != len(ids):
-            raise ValueError(
+            raise InputError(
                 f"inconsistent token arrays: {len(ids)} ids, {len(offsets)} offsets, {len(labels)} labels"
             )
         self.ids, self.offsets, self.labels = ids, offsets, labels
@@ -60,7 +61,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         seed: int = 0,
     ):
         if batch_size < 1 or bucket_factor < 1:
-            raise ValueError(f"batch_size and bucket_factor must be >= 1, got {batch_size}, {bucket_factor}")
+            raise InputError(f"batch_size and bucket_factor must be >= 1, got {batch_size}, {bucket_factor}")
         self.lengths = np.asarray(lengths)
         self.batch_size, self.bucket_factor, self.bucketing = batch_size, bucket_factor, bucketing
         self.sampler = SeededPermutation(len(self.lengths), shuffle, seed)

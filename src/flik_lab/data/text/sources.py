@@ -10,6 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flik_lab.utils.errors import InputError
+
 log = logging.getLogger(__name__)
 
 Reviews = list[tuple[str, int]]
@@ -62,7 +64,7 @@ def load_reviews(source: str, data_dir: Path) -> dict[str, Reviews]:
     elif source == "aclimdb":
         splits, where = load_aclimdb(data_dir), {s: data_dir / ACLIMDB_DIR / s for s in SPLITS}
     else:
-        raise ValueError(f"unknown IMDB source {source!r}; valid sources: {', '.join(SOURCES)}")
+        raise InputError(f"unknown IMDB source {source!r}; valid sources: {', '.join(SOURCES)}")
     return {split: drop_empty(reviews, split, where[split]) for split, reviews in splits.items()}
 
 
@@ -72,21 +74,21 @@ def drop_empty(reviews: Reviews, split: str, where: Path) -> Reviews:
     if len(kept) < len(reviews):
         log.warning("skipped %d empty IMDB %s reviews in %s", len(reviews) - len(kept), split, where)
     if not kept:
-        raise ValueError(f"the IMDB {split} split in {where} has no non-empty reviews")
+        raise InputError(f"the IMDB {split} split in {where} has no non-empty reviews")
     return kept
 
 
 def _checked(texts: list, labels: list, where: str) -> Reviews:
     bad = sorted({repr(label) for label in labels if label not in (0, 1)})
     if bad:
-        raise ValueError(f"{where}: labels must be 0 (neg) or 1 (pos), found {bad[:10]}")
+        raise InputError(f"{where}: labels must be 0 (neg) or 1 (pos), found {bad[:10]}")
     return [("" if text is None else text, int(label)) for text, label in zip(texts, labels, strict=True)]
 
 
 def _from_hf_split(dataset, where: str) -> Reviews:
     missing = {"text", "label"} - set(dataset.column_names)
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{where}: expected columns 'text' (str) and 'label' (int), missing {sorted(missing)}; "
             f"found {dataset.column_names}"
         )
@@ -107,7 +109,7 @@ def load_hf(data_dir: Path) -> dict[str, Reviews]:
         ) from exc
     missing = [split for split in SPLITS if split not in loaded]
     if missing:
-        raise ValueError(f"{HF_NAME} in {cache_dir} has no {missing} split(s); found {list(loaded)}")
+        raise InputError(f"{HF_NAME} in {cache_dir} has no {missing} split(s); found {list(loaded)}")
     return {
         split: _from_hf_split(loaded[split], f"{HF_NAME} {split} split in {cache_dir}") for split in SPLITS
     }
@@ -127,15 +129,15 @@ def load_parquet(data_dir: Path) -> dict[str, Reviews]:
         try:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(f"{path} is not a readable parquet file: {exc}") from exc
+            raise InputError(f"{path} is not a readable parquet file: {exc}") from exc
         names = schema.names
         if "text" not in names or "label" not in names:
-            raise ValueError(f"{path}: expected columns 'text' (str) and 'label' (int), found {names}")
+            raise InputError(f"{path}: expected columns 'text' (str) and 'label' (int), found {names}")
         text_type, label_type = schema.field("text").type, schema.field("label").type
         if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
-            raise ValueError(f"{path}: column 'text' must hold strings, found {text_type}")
+            raise InputError(f"{path}: column 'text' must hold strings, found {text_type}")
         if not pa.types.is_integer(label_type):
-            raise ValueError(f"{path}: column 'label' must hold integers 0/1, found {label_type}")
+            raise InputError(f"{path}: column 'label' must hold integers 0/1, found {label_type}")
     loaded = datasets.load_dataset(
         "parquet", data_files={s: str(p) for s, p in files.items()}, cache_dir=str(hf_cache_dir(data_dir))
     )
@@ -165,7 +167,7 @@ def load_aclimdb(data_dir: Path) -> dict[str, Reviews]:
             for path in folder.glob("*.txt"):
                 match = _NAME.fullmatch(path.stem)
                 if match is None:
-                    raise ValueError(f"{path}: the name must be <id>_<rating>.txt with integers; {layout}")
+                    raise InputError(f"{path}: the name must be <id>_<rating>.txt with integers; {layout}")
                 numbered.append((int(match[1]), path))
             if not numbered:
                 raise FileNotFoundError(f"no .txt reviews in {folder}; {layout}")

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from flik_lab.utils.errors import InputError
+
 LUONG_KINDS = ("dot", "general")
 
 
@@ -44,9 +46,9 @@ class LuongAttention(nn.Module):
     def __init__(self, query_dim: int, key_dim: int, kind: str = "general"):
         super().__init__()
         if kind not in LUONG_KINDS:
-            raise ValueError(f"kind={kind!r}; expected one of {LUONG_KINDS}")
+            raise InputError(f"kind={kind!r}; expected one of {LUONG_KINDS}")
         if kind == "dot" and query_dim != key_dim:
-            raise ValueError(f"kind='dot' needs query_dim == key_dim, got {query_dim} and {key_dim}")
+            raise InputError(f"kind='dot' needs query_dim == key_dim, got {query_dim} and {key_dim}")
         self.kind = kind
         self.weight = nn.Linear(key_dim, query_dim, bias=False) if kind == "general" else None
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import torch
 
+from flik_lab.utils.errors import InputError
+
 
 @dataclass
 class Hypothesis:
@@ -70,9 +72,9 @@ def beam_search(
     N * beam_size rows advance together; a sentence is done once it has `beam_size` finished hypotheses
     that no live one can beat. `max_length` as in `greedy_decode`. Call in eval mode."""
     if beam_size < 1 or not 1 <= nbest <= beam_size:
-        raise ValueError(f"beam_size={beam_size}, nbest={nbest}; expected 1 <= nbest <= beam_size")
+        raise InputError(f"beam_size={beam_size}, nbest={nbest}; expected 1 <= nbest <= beam_size")
     if length_penalty < 0:
-        raise ValueError(f"length_penalty={length_penalty}; expected >= 0 (0: none)")
+        raise InputError(f"length_penalty={length_penalty}; expected >= 0 (0: none)")
     n, beams, device = source.shape[0], beam_size, source.device
     lengths = source_lengths.tolist()
     first_row = torch.arange(n, device=device).unsqueeze(1) * beams  # (n, 1): row of each sentence's beam 0

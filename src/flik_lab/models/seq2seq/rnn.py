@@ -8,6 +8,7 @@ from torch import nn
 from flik_lab.models.seq2seq.attention import AdditiveAttention, LuongAttention
 from flik_lab.models.text._masking import gather_last, padding_mask
 from flik_lab.models.text.bilstm import reverse_within_lengths
+from flik_lab.utils.errors import InputError
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 ATTENTIONS = ("additive", "dot", "general")
@@ -63,9 +64,9 @@ class RNNSeq2Seq(nn.Module):
     ):
         super().__init__()
         if cell not in CELLS:
-            raise ValueError(f"cell={cell!r}; expected one of {tuple(CELLS)}")
+            raise InputError(f"cell={cell!r}; expected one of {tuple(CELLS)}")
         if attention not in ATTENTIONS:
-            raise ValueError(f"attention={attention!r}; expected one of {ATTENTIONS}")
+            raise InputError(f"attention={attention!r}; expected one of {ATTENTIONS}")
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
@@ -131,7 +132,7 @@ class RNNSeq2Seq(nn.Module):
         """Logits `(N, T, V)` and attention `(N, T, S)`; below 1, each step and row feeds back the model's own
         argmax with probability 1 - teacher_forcing instead of the target token (scheduled sampling)."""
         if not 0.0 <= teacher_forcing <= 1.0:
-            raise ValueError(f"teacher_forcing={teacher_forcing!r}; expected a probability in [0, 1]")
+            raise InputError(f"teacher_forcing={teacher_forcing!r}; expected a probability in [0, 1]")
         state = self.start(source, source_lengths)
         if teacher_forcing == 1.0:
             embedded = self.dropout(self.target_embedding(target_in))

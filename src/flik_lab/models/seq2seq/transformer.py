@@ -9,6 +9,7 @@ from torch import nn
 
 from flik_lab.models.text._masking import padding_mask
 from flik_lab.models.text.transformer import sinusoidal_encoding
+from flik_lab.utils.errors import InputError
 
 ATTENTION_HEADS = ("mean", "each")
 KeysValues = tuple[torch.Tensor, torch.Tensor]  # each (N, heads, length, head_dim)
@@ -20,7 +21,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, dropout: float):
         super().__init__()
         if d_model % num_heads:
-            raise ValueError(f"d_model={d_model} is not a multiple of num_heads={num_heads}")
+            raise InputError(f"d_model={d_model} is not a multiple of num_heads={num_heads}")
         self.num_heads, self.dropout = num_heads, dropout
         self.query = nn.Linear(d_model, d_model)
         self.key_value = nn.Linear(d_model, 2 * d_model)
@@ -147,9 +148,9 @@ class TransformerSeq2Seq(nn.Module):
     ):
         super().__init__()
         if attention_heads not in ATTENTION_HEADS:
-            raise ValueError(f"attention_heads={attention_heads!r}; expected one of {ATTENTION_HEADS}")
+            raise InputError(f"attention_heads={attention_heads!r}; expected one of {ATTENTION_HEADS}")
         if not -num_decoder_layers <= attention_layer < num_decoder_layers:
-            raise ValueError(
+            raise InputError(
                 f"attention_layer={attention_layer!r}; expected a decoder layer index in "
                 f"[{-num_decoder_layers}, {num_decoder_layers})"
             )
@@ -181,7 +182,7 @@ class TransformerSeq2Seq(nn.Module):
     def _embed(self, embedding: nn.Embedding, tokens: torch.Tensor, offset: int = 0) -> torch.Tensor:
         end = offset + tokens.shape[1]
         if end > self.max_length:
-            raise ValueError(f"a sequence of {end} tokens exceeds max_length={self.max_length}")
+            raise InputError(f"a sequence of {end} tokens exceeds max_length={self.max_length}")
         x = embedding(tokens) * math.sqrt(self.d_model) + self.positional[offset:end].to(
             embedding.weight.dtype
         )
@@ -208,7 +209,7 @@ class TransformerSeq2Seq(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits `(N, T, V)` and the chosen layer's cross-attention `(N, T, S)` (or `(N, heads, T, S)`)."""
         if teacher_forcing != 1.0:
-            raise ValueError(
+            raise InputError(
                 f"teacher_forcing={teacher_forcing!r}: TransformerSeq2Seq trains with full teacher forcing "
                 "(1.0); scheduled sampling is RNNSeq2Seq's option"
             )

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from flik_lab.models.text._masking import gather_last
+from flik_lab.utils.errors import InputError
 
 MERGES = ("add", "concat")
 
@@ -30,7 +31,7 @@ class BiLSTMEncoder(nn.Module):
     ):
         super().__init__()
         if merge not in MERGES:
-            raise ValueError(f"merge={merge!r}; expected one of {MERGES}")
+            raise InputError(f"merge={merge!r}; expected one of {MERGES}")
         self.merge = merge
         self.out_dim = hidden_size if merge == "add" else 2 * hidden_size
         dropout = dropout if num_layers > 1 else 0.0

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from flik_lab.models.text._masking import gather_last
+from flik_lab.utils.errors import InputError
 
 IMPLEMENTATIONS = ("teaching", "cudnn")
 
@@ -31,7 +32,7 @@ class VanillaRNNCell(nn.Module):
 def copy_cells_to_rnn(cells: Sequence[VanillaRNNCell], rnn: nn.RNN) -> None:
     """Copy teaching cells (one per layer) into a tanh `nn.RNN` so both compute the same function."""
     if len(cells) != rnn.num_layers or rnn.bidirectional or rnn.nonlinearity != "tanh":
-        raise ValueError("expected a unidirectional tanh nn.RNN with one layer per cell")
+        raise InputError("expected a unidirectional tanh nn.RNN with one layer per cell")
     with torch.no_grad():
         for layer, cell in enumerate(cells):
             hidden = cell.hidden_size
@@ -55,7 +56,7 @@ class RNNEncoder(nn.Module):
     ):
         super().__init__()
         if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation={implementation!r}; expected one of {IMPLEMENTATIONS}")
+            raise InputError(f"implementation={implementation!r}; expected one of {IMPLEMENTATIONS}")
         self.implementation = implementation
         self.out_dim = hidden_size
         if implementation == "teaching":

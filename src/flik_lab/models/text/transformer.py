@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from flik_lab.models.text._masking import padding_mask
+from flik_lab.utils.errors import InputError
 
 POOLINGS = ("cls", "mean")
 
@@ -36,10 +37,10 @@ class TransformerEncoder(nn.Module):
     ):
         super().__init__()
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling={pooling!r}; expected one of {POOLINGS}")
+            raise InputError(f"pooling={pooling!r}; expected one of {POOLINGS}")
         self.pooling = pooling
         if conv_kernel is not None and (conv_kernel < 1 or conv_kernel % 2 == 0):
-            raise ValueError(f"conv_kernel={conv_kernel!r}; expected an odd kernel size (3) or null")
+            raise InputError(f"conv_kernel={conv_kernel!r}; expected an odd kernel size (3) or null")
         # each token's embedding plus a convolution over its neighbours (as Conformer does): without it a
         # small encoder trained on little data never ties "not" to the next word (bench/RESULTS.md)
         self.conv = (
@@ -68,7 +69,7 @@ class TransformerEncoder(nn.Module):
         n, t, _ = x.shape
         lengths = lengths.to(x.device)
         if t + (self.pooling == "cls") > self.max_len:
-            raise ValueError(f"sequence of {t} tokens exceeds max_len={self.max_len}")
+            raise InputError(f"sequence of {t} tokens exceeds max_len={self.max_len}")
         pad = padding_mask(lengths, t)
         # padding is masked out of attention, but 0 * inf garbage would still be NaN
         x = x.masked_fill(pad.unsqueeze(-1), 0.0)
