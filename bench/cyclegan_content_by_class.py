@@ -19,7 +19,7 @@ from flik_lab.images import to_unit_range
 from flik_lab.models.cyclegan import CycleGAN
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.models.semantic_consistency import SCORING_READER_SEED, cached_label_classifier
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 
 READER_EPOCHS = 30  # StyleTransferScores' default: the cached typeset reader of the runs
 
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--fonts", action="store_true", help="also read each font's digits")
     parser.add_argument("--typeset-fonts", help="B's font files, comma-separated (default: all)")
     args = parser.parse_args()
-    model = model_from_checkpoint(load_checkpoint(args.ckpt_path), expect=CycleGAN).eval()
+    model = read_checkpoint(args.ckpt_path).model(expect=CycleGAN).eval()
     data = digits_data(args.data_dir, args.typeset_fonts.split(",") if args.typeset_fonts else None)
     batches = list(data.test_dataloader())
     shipped = load_pretrained().eval()

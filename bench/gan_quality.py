@@ -194,10 +194,10 @@ def _quality(run_dir: Path) -> dict:
     import torch
 
     from flik_lab.models.mnist_classifier import load_pretrained
-    from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+    from flik_lab.utils.checkpoint import read_checkpoint
 
     fid = pd.read_csv(run_dir / "csv" / "metrics.csv")["val/fid"].dropna()
-    model = model_from_checkpoint(load_checkpoint(run_dir / "checkpoints" / "last.ckpt"))
+    model = read_checkpoint(run_dir / "checkpoints" / "last.ckpt").model()
     with torch.no_grad():
         samples = model(model.noise(1000, generator=torch.Generator().manual_seed(0)))
         confident = (load_pretrained()(samples).softmax(1).max(1).values >= 0.9).float().mean().item()

@@ -13,7 +13,7 @@ import torch
 
 from flik_lab.data.mnist5k import MNIST5kDataModule
 from flik_lab.models.mnist_classifier import load_pretrained
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 
 
 @torch.no_grad()
@@ -29,7 +29,7 @@ def main() -> None:
     rows.append({"run": "real digits (val split)", "confident": confident_share(data.val_set.tensors[0])})
     for run in map(Path, sys.argv[1:]):
         metrics = pd.read_csv(run / "csv" / "metrics.csv")
-        model = model_from_checkpoint(load_checkpoint(run / "checkpoints" / "last.ckpt"))
+        model = read_checkpoint(run / "checkpoints" / "last.ckpt").model()
         with torch.no_grad():
             samples = model(model.noise(1000, generator=torch.Generator().manual_seed(0)))
         fid = metrics["val/fid"].dropna()

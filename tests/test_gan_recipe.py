@@ -15,7 +15,7 @@ from flik_lab.models.gan import GAN
 from flik_lab.models.gan_losses import discriminator_loss, generator_loss, r1_penalty
 from flik_lab.training import train
 from flik_lab.utils.arguments import ArgumentError
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.config_schema import ConfigError
 
 from .helpers.config import compose_config
@@ -44,7 +44,7 @@ def test_moving_average_follows_the_generator_with_a_warm_up():
 
 
 def test_samples_come_from_the_average_and_checkpoints_keep_both(trained_gan):
-    model = model_from_checkpoint(load_checkpoint(trained_gan / "checkpoints" / "last.ckpt"))
+    model = read_checkpoint(trained_gan / "checkpoints" / "last.ckpt").model()
     assert model.hparams.ema_decay is not None  # the default experiment samples from the average
     state = model.state_dict()
     assert any(k.startswith("generator_ema.module.") for k in state) and "generator_ema.n_averaged" in state

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from flik_lab.utils.checkpoint import load_checkpoint
+import torch
 
 from .helpers.cli import start_flik_lab
 
@@ -16,6 +15,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 # epochs of 20 batches, far more epochs than the test waits for
 ENDLESS = ["debug=tiny", "trainer.max_epochs=1000", "trainer.limit_train_batches=20"]
+
+
+def _load(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _sigterm_once_exists(proc: subprocess.Popen, path: Path, timeout: float = 240) -> str:
@@ -37,7 +40,7 @@ def test_sigterm_saves_the_step_and_exits_non_zero(tmp_path):
     assert proc.returncode == 143, out[-3000:]
     last = run / "checkpoints" / "last.ckpt"
     assert f"interrupted by SIGTERM; resume with ckpt_path={last}" in out
-    ckpt = load_checkpoint(last)  # resumable: weights-only, with its config
+    ckpt = _load(last)  # resumable: weights-only, with its config
     assert ckpt["global_step"] > 2 * 20  # past the first epoch: the step the signal arrived at
     assert "interrupted by SIGTERM" in (run / "train.log").read_text()
     assert not list(run.rglob("*.tmp"))  # the checkpoint was written whole
@@ -51,7 +54,7 @@ def test_sigterm_stops_a_sweep_and_names_the_interrupted_job(tmp_path):
     assert "job 0 (seed=1" in out and "was interrupted; the sweep stopped, later jobs did not run" in out
     assert "interrupted" in (sweep / "failed_jobs.txt").read_text()
     assert not (sweep / "1").exists()
-    assert load_checkpoint(sweep / "0" / "checkpoints" / "last.ckpt")["global_step"] > 2 * 20
+    assert _load(sweep / "0" / "checkpoints" / "last.ckpt")["global_step"] > 2 * 20
 
 
 def test_after_kill_9_the_same_command_with_ckpt_path_last_continues(tmp_path):
@@ -66,11 +69,11 @@ def test_after_kill_9_the_same_command_with_ckpt_path_last_continues(tmp_path):
     time.sleep(1.0)
     proc.kill()
     proc.communicate(timeout=60)
-    epochs = load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] + 1  # whole, never truncated
+    epochs = _load(run / "checkpoints" / "last.ckpt")["epoch"] + 1  # whole, never truncated
     resumed = start_flik_lab(tmp_path, "train", *command, f"trainer.max_epochs={epochs + 1}")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, out[-3000:]
-    assert load_checkpoint(run / "checkpoints" / "last.ckpt")["epoch"] == epochs
+    assert _load(run / "checkpoints" / "last.ckpt")["epoch"] == epochs
     metrics = pd.read_csv(run / "csv" / "metrics.csv")
     val = metrics.dropna(subset=["val/fid"])
     assert val["epoch"].tolist() == list(range(epochs + 1))  # each epoch once: the rows after the

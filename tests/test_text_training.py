@@ -161,11 +161,11 @@ def test_aclimdb_layout_trains_and_explain_reports_weights(review_corpus, tmp_pa
 
 
 def test_predictions_do_not_change_with_extra_padding(review_corpus, tmp_path):
-    from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+    from flik_lab.utils.checkpoint import read_checkpoint
 
     run = tmp_path / "run"
     train(compose_config("train", run, [*_overrides("bilstm", review_corpus, tiny=True), "test=false"]))
-    model = model_from_checkpoint(load_checkpoint(run / "checkpoints" / "last.ckpt"))
+    model = read_checkpoint(run / "checkpoints" / "last.ckpt").model()
     tokens = torch.randint(2, 100, (3, 12))
     lengths = torch.tensor([12, 7, 3])
     tokens[1, 7:] = 0

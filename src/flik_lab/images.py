@@ -2,13 +2,19 @@
 conversions from uint8 data and to uint8 arrays, grids, GIFs; matplotlib figures as image tensors."""
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
+
+from flik_lab.utils.errors import InputError
+
+BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+MAX_PIXELS = 50_000_000  # a 7000x7000 photo; every image flik-lab reads is resized far below that
 
 
 def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -48,3 +54,25 @@ def figure_to_tensor(fig) -> torch.Tensor:
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
     return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
+
+
+def read_image(path: Path, mode: str, key: str) -> Image.Image:
+    """The image file `path` converted to `mode` ("L", "RGB"); one that is unreadable or larger than
+    MAX_PIXELS (a decompression bomb) is an `InputError` naming `key` and the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise InputError(
+                        f"{key} {path} is {image.width}x{image.height} pixels; expected at most "
+                        f"{MAX_PIXELS:,}: shrink it first"
+                    )
+                return image.convert(mode)
+    except (
+        UnidentifiedImageError,
+        OSError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as e:
+        raise InputError(f"{key} {path} is not a readable image: {e}") from None

@@ -7,6 +7,8 @@ import lightning as L
 import numpy as np
 import torch
 
+from flik_lab.utils.same_layout import same_layout
+
 
 def capture_random_state() -> dict:
     """Every global generator's state as tensors and plain numbers (loadable with `weights_only=True`)."""
@@ -54,6 +56,16 @@ class RandomStateInCheckpoint(L.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self._to_restore = state_dict or None
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """A stored random state must have the layout `capture_random_state` writes (the checkpoint
+        reader's check): the generators' setters accept nothing else."""
+        expected = capture_random_state()
+        expected.pop("cuda", None)
+        if state:
+            same_layout(state, expected, "random state")
+        return state
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._to_restore is not None:

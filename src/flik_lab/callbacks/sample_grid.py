@@ -7,6 +7,7 @@ import torch
 from torchvision.utils import save_image
 
 from flik_lab.images import unit_grid
+from flik_lab.utils.errors import InputError
 from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 
@@ -43,3 +44,16 @@ class SampleGrid(L.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.noise = state_dict.get("noise")
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """Stored noise is a finite float batch `(N, latent_dim)` (the checkpoint reader's check)."""
+        noise = state.get("noise")
+        if noise is not None and not (
+            torch.is_tensor(noise)
+            and noise.dim() == 2
+            and noise.is_floating_point()
+            and noise.isfinite().all()
+        ):
+            raise InputError("noise: expected a finite float tensor (samples, latent_dim)")
+        return state

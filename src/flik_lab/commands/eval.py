@@ -6,25 +6,30 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from hydra.utils import get_object
 from omegaconf import DictConfig
 
 from flik_lab.commands.app import run_command
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
+from flik_lab.utils.config_schema import check_data_fits
 from flik_lab.utils.instantiate import instantiate_group
-from flik_lab.utils.stored_config import stored_config
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the checkpoint on `cfg.data`, or on the data it was trained with; returns the metrics."""
-    ckpt = load_checkpoint(cfg.ckpt_path)
+    ckpt = read_checkpoint(cfg.ckpt_path)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
-    source = f"ckpt_path={cfg.ckpt_path}"
-    # both stored configs are checked before anything is built; `data=` on the command line is trusted
-    data_cfg = cfg.data if cfg.data is not None else stored_config(ckpt, "data", source, cfg.trusted_targets)
-    model = model_from_checkpoint(ckpt, source, cfg.trusted_targets)
+    # both stored configs are checked before anything is built; `data=` on the command line is the user's
+    model_cfg = ckpt.model_config(cfg.trusted_targets)
+    if cfg.data is None:
+        data_cfg = ckpt.data_config(cfg.trusted_targets, data_dir=cfg.paths.data_dir)
+    else:
+        data_cfg = cfg.data
+        check_data_fits(get_object(model_cfg._target_), get_object(data_cfg._target_), "data")
+    model = ckpt.model(cfg.trusted_targets)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(data_cfg)
     loggers = instantiate_group(cfg.logger)
     callbacks = instantiate_group(cfg.callbacks, "callbacks")

@@ -4,18 +4,17 @@ import logging
 
 import matplotlib.pyplot as plt
 from omegaconf import DictConfig
-from tokenizers import Tokenizer
 
 from flik_lab.commands.app import in_run_dir, refuse_to_overwrite, run_command
-from flik_lab.data.text.tokenizer import encode
+from flik_lab.data.imdb import IMDBDataModule
+from flik_lab.data.text.tokenizer import encode, tokenizer_from_state
 from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import attention_figure
 from flik_lab.plots.explained import Explained, explain_ids
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import check_vocabulary_fits, read_checkpoint
 from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
-TOKENIZER_KEY = "IMDBDataModule"  # Lightning stores a DataModule's state_dict under its class name
 
 
 def explain(cfg: DictConfig) -> Explained:
@@ -24,11 +23,10 @@ def explain(cfg: DictConfig) -> Explained:
         raise InputError('text is empty; expected a review, e.g. text="A wonderful film."')
     output = in_run_dir(cfg, cfg.output)
     refuse_to_overwrite(output, hint="choose another output=")
-    ckpt = load_checkpoint(cfg.ckpt_path)
-    if "tokenizer" not in ckpt.get(TOKENIZER_KEY, {}):
-        raise InputError(f"ckpt_path={cfg.ckpt_path} holds no tokenizer: not a text-classifier checkpoint")
-    tokenizer = Tokenizer.from_str(ckpt[TOKENIZER_KEY]["tokenizer"])
-    model = model_from_checkpoint(ckpt, f"ckpt_path={cfg.ckpt_path}", cfg.trusted_targets, TextClassifier)
+    ckpt = read_checkpoint(cfg.ckpt_path)
+    model = ckpt.model(cfg.trusted_targets, TextClassifier)
+    tokenizer = tokenizer_from_state(ckpt.data_state(IMDBDataModule)["tokenizer"], f"{ckpt.source} tokenizer")
+    check_vocabulary_fits(tokenizer.get_vocab_size(), model.embedding.num_embeddings, ckpt.source)
     (review,) = explain_ids(
         model, encode(tokenizer, [cfg.text]), lambda ids: list(map(tokenizer.id_to_token, ids))
     )

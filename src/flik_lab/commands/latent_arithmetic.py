@@ -8,6 +8,7 @@ import torch
 from omegaconf import DictConfig
 
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
+from flik_lab.data.celeba import CelebADataModule
 from flik_lab.images import figure_to_tensor
 from flik_lab.latent.concepts import Labeller, attribute_labeller, concept_vectors, digit_labeller
 from flik_lab.latent.expression import Term, parse_expression
@@ -15,7 +16,7 @@ from flik_lab.latent.gan_checkpoint import image_kind, load_gan
 from flik_lab.models.attribute_classifier import AttributeClassifier
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.plots.arithmetic import arithmetic_figure
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.errors import InputError
 from flik_lab.utils.log_image import log_image_once
 
@@ -31,12 +32,9 @@ def labeller_for(kind: str, cfg: DictConfig) -> Labeller:
         raise InputError(
             "a CelebA GAN needs classifier_ckpt=<checkpoint of `flik-lab train experiment=celeba_attributes`>"
         )
-    ckpt = load_checkpoint(cfg.classifier_ckpt, "classifier_ckpt")
-    names = ckpt.get("CelebADataModule", {}).get("attr_names")
-    if not names:
-        raise InputError(f"classifier_ckpt={cfg.classifier_ckpt} holds no CelebA attribute names")
-    source = f"classifier_ckpt={cfg.classifier_ckpt}"
-    model = model_from_checkpoint(ckpt, source, cfg.trusted_targets, AttributeClassifier)
+    ckpt = read_checkpoint(cfg.classifier_ckpt, "classifier_ckpt")
+    model = ckpt.model(cfg.trusted_targets, AttributeClassifier)
+    names = ckpt.data_state(CelebADataModule)["attr_names"]
     return attribute_labeller(model, names, cfg.confidence)
 
 
@@ -58,7 +56,7 @@ def latent_arithmetic(cfg: DictConfig) -> dict[str, Path]:
     refuse_to_overwrite(*files.values())
     terms = parse_expression(cfg.expr, ALIASES)
     gan, ckpt = load_gan(cfg.ckpt_path, cfg.trusted_targets)
-    kind = image_kind(ckpt)
+    kind = image_kind(ckpt, cfg.trusted_targets)
     check_terms(kind, terms, cfg.expr)
     labeller = labeller_for(kind, cfg)
 

@@ -4,17 +4,16 @@ from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
-from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import functional as TF
 from torchvision.utils import save_image
 
 from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
-from flik_lab.images import to_unit_interval, unit_grid
+from flik_lab.data.unpaired import UnpairedImageDataModule
+from flik_lab.images import read_image, to_unit_interval, unit_grid
 from flik_lab.models.cyclegan import CycleGAN
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.errors import InputError
 
-STATE_KEY = "UnpairedImageDataModule"  # Lightning stores a DataModule's state_dict under its class name
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DIRECTIONS = ("a2b", "b2a")
 
@@ -33,11 +32,7 @@ def input_images(path: Path) -> list[Path]:
 
 def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
     """`(C, size, size)` in [-1, 1]: grey or RGB as trained, the shorter side resized, centre-cropped."""
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"input {path} is not a readable image: {exc}") from exc
+    image = read_image(path, "L" if channels == 1 else "RGB", key="input")
     tensor = TF.center_crop(TF.resize(TF.to_tensor(image), size, antialias=True), size)
     return tensor * 2 - 1
 
@@ -55,12 +50,10 @@ def stylize(cfg: DictConfig) -> list[Path]:
         raise InputError(f"input={cfg.input} holds images whose names differ only by suffix")
     refuse_to_overwrite(grid, *targets, hint="choose another output= / grid=")
 
-    ckpt = load_checkpoint(cfg.ckpt_path)
-    state = ckpt.get(STATE_KEY)
-    if not isinstance(state, dict) or "image_size" not in state:
-        raise InputError(f"ckpt_path={cfg.ckpt_path} holds no image format: not a CycleGAN checkpoint")
-    model = model_from_checkpoint(ckpt, f"ckpt_path={cfg.ckpt_path}", cfg.trusted_targets, CycleGAN)
-    images = torch.stack([load_image(f, int(state["channels"]), int(state["image_size"])) for f in files])
+    ckpt = read_checkpoint(cfg.ckpt_path)
+    model = ckpt.model(cfg.trusted_targets, CycleGAN)
+    state = ckpt.data_state(UnpairedImageDataModule)
+    images = torch.stack([load_image(f, state["channels"], state["image_size"]) for f in files])
     with torch.no_grad():
         translated = torch.cat([model(images[i : i + cfg.batch_size], direction=cfg.direction)
                                 for i in range(0, len(images), cfg.batch_size)])  # fmt: skip

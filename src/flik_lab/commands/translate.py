@@ -9,13 +9,12 @@ from omegaconf import DictConfig
 from flik_lab.callbacks.cross_attention_heatmaps import pad_rows
 from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
 from flik_lab.data.parallel.tokenizer import decode, encode, tokenizers_from_state, tokens
+from flik_lab.data.translation import TranslationDataModule
 from flik_lab.models.seq2seq.decoding import Hypothesis
 from flik_lab.models.translator import Translator
 from flik_lab.plots.cross_attention import Aligned, cross_attention_figure
-from flik_lab.utils.checkpoint import load_checkpoint, model_from_checkpoint
+from flik_lab.utils.checkpoint import check_vocabulary_fits, read_checkpoint
 from flik_lab.utils.errors import InputError
-
-STATE_KEY = "TranslationDataModule"  # Lightning stores a DataModule's state_dict under its class name
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -42,15 +41,15 @@ class LoadedTranslator:
     """A checkpoint's Translator with the tokenizers it was trained with."""
 
     def __init__(self, cfg: DictConfig):
-        ckpt = load_checkpoint(cfg.ckpt_path)
-        state = ckpt.get(STATE_KEY)
-        if not isinstance(state, dict) or "source_tokenizer" not in state:
-            raise InputError(f"ckpt_path={cfg.ckpt_path} holds no tokenizers: not a translation checkpoint")
-        source = f"ckpt_path={cfg.ckpt_path}"
-        self.model = model_from_checkpoint(ckpt, source, cfg.trusted_targets, Translator)
+        ckpt = read_checkpoint(cfg.ckpt_path)
+        self.model = ckpt.model(cfg.trusted_targets, Translator)
+        state = ckpt.data_state(TranslationDataModule)
         self.source_tokenizer, self.target_tokenizer = tokenizers_from_state(state)
+        network = self.model.network
+        check_vocabulary_fits(self.source_tokenizer.get_vocab_size(), network.source_vocab_size, ckpt.source)
+        check_vocabulary_fits(self.target_tokenizer.get_vocab_size(), network.target_vocab_size, ckpt.source)
         self.model.target_vocab_size = self.target_tokenizer.get_vocab_size()
-        self.max_length = int(ckpt["flik_lab"]["data"].get("max_length", 64))
+        self.max_length = ckpt.data_config(cfg.trusted_targets).max_length
         hp = self.model.hparams
         self.beam_size = hp.beam_size if cfg.beam_size is None else cfg.beam_size
         if self.beam_size < 1:

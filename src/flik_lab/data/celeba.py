@@ -53,6 +53,8 @@ def check_celeba_tree(root: Path, verify_md5: bool) -> None:
 class CelebADataModule(L.LightningDataModule):
     """Batches of `(image (N, 3, 64, 64) in [-1, 1], attributes (N, 40) in {0, 1})`."""
 
+    data_kinds = ("images", "attributes")  # the `data_kind`s of the models it can feed
+
     image_kind = "celeba"  # what `latent arithmetic` labels: the 40 attributes
 
     def __init__(
@@ -90,6 +92,16 @@ class CelebADataModule(L.LightningDataModule):
     def state_dict(self) -> dict:
         """Saved in checkpoints: the attribute names, in the order of the label vectors."""
         return {"attr_names": list(self.attr_names)} if self.splits else {}
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """What a checkpoint may hold as this DataModule's state (the checkpoint reader's check)."""
+        names = state.get("attr_names")
+        if not (isinstance(names, list) and 0 < len(names) <= 1000):
+            raise InputError(f"attr_names: expected a list of attribute names, got {type(names).__name__}")
+        if not all(isinstance(name, str) and 0 < len(name) <= 100 for name in names):
+            raise InputError("attr_names: expected attribute names (strings of 1 to 100 characters)")
+        return {"attr_names": names}
 
     def _check_tree(self) -> None:
         """`check_celeba_tree` once per DataModule: the MD5s read every annotation file."""

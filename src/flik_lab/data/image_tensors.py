@@ -12,6 +12,8 @@ from flik_lab.utils.errors import InputError
 class ImageTensorDataModule(L.LightningDataModule):
     """Subclasses implement `load_splits`; the splits are kept on the training device when it is a GPU."""
 
+    data_kinds = ("images",)  # the `data_kind`s of the models it can feed
+
     def __init__(
         self, batch_size: int = 64, eval_batch_size: int = 500, seed: int = 0, on_device: bool = True
     ):

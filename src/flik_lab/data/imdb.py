@@ -19,7 +19,14 @@ from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_
 from flik_lab.data.splits import held_out
 from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
 from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
-from flik_lab.data.text.tokenizer import PAD_ID, UNK_ID, build_tokenizer, encode, encode_flat
+from flik_lab.data.text.tokenizer import (
+    PAD_ID,
+    UNK_ID,
+    build_tokenizer,
+    encode,
+    encode_flat,
+    tokenizer_from_state,
+)
 from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ class IMDBDataModule(L.LightningDataModule):
     used for test. Sources: `hf` (stanfordnlp/imdb from the hub), `parquet` (the hub's files in
     `<data_dir>/imdb/plain_text`), `aclimdb` (the original `<data_dir>/aclImdb` folders).
     """
+
+    data_kinds = ("reviews",)  # the `data_kind`s of the models it can feed
 
     def __init__(
         self,
@@ -219,6 +228,12 @@ class IMDBDataModule(L.LightningDataModule):
     def state_dict(self) -> dict:
         """Saved in every checkpoint, so `explain` and `eval` tokenize exactly as training did."""
         return {"tokenizer": self.tokenizer.to_str()} if self.tokenizer is not None else {}
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """What a checkpoint may hold as this DataModule's state (the checkpoint reader's check)."""
+        tokenizer_from_state(state.get("tokenizer"), "tokenizer")
+        return {"tokenizer": state["tokenizer"]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         saved = state_dict.get("tokenizer")

@@ -33,6 +33,7 @@ from flik_lab.data.parallel.tokenizer import (
     build_tokenizer,
     decode,
     encode,
+    tokenizers_from_state,
     tokens,
 )  # fmt: skip
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
@@ -60,6 +61,8 @@ class TranslationDataModule(L.LightningDataModule):
     held out by seed), `hf` (a hub dataset). Training pairs with a side over `max_length` tokens are dropped
     and counted; validation and test pairs are kept, their ids cut to `max_length` (texts kept whole).
     """
+
+    data_kinds = ("sentence_pairs",)  # the `data_kind`s of the models it can feed
 
     def __init__(
         self,
@@ -334,6 +337,12 @@ class TranslationDataModule(L.LightningDataModule):
             return {}
         return {"source_tokenizer": self.source_tokenizer.to_str(),
                 "target_tokenizer": self.target_tokenizer.to_str()}  # fmt: skip
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """What a checkpoint may hold as this DataModule's state (the checkpoint reader's check)."""
+        tokenizers_from_state(state)
+        return {key: state[key] for key in ("source_tokenizer", "target_tokenizer")}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Refuse a checkpoint whose tokenizers differ from the ones this configuration builds."""

@@ -32,13 +32,16 @@ from flik_lab.data.mnist5k import MNIST5kDataModule
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
 from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
-from flik_lab.images import to_unit_range
+from flik_lab.images import read_image, to_unit_range
 from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
 from flik_lab.utils.errors import InputError
 
 SOURCES = ("digits", "image_folders", "celeba")
 SUBFOLDERS = ("trainA", "trainB", "testA", "testB")
 SPLITS = ("train", "val", "test")
+MAX_IMAGE_SIZE = (
+    1024  # pixels a side, past what CycleGANs are trained at; bounds what a checkpoint can ask for
+)
 CELEBA_ATTRIBUTES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
     "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
@@ -79,11 +82,7 @@ class FileDomain:
 
     def get(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         path = self.files[index]
-        try:
-            with Image.open(path) as image:
-                return self.transform(image.convert("RGB")), torch.tensor(-1)
-        except (UnidentifiedImageError, OSError) as err:
-            raise InputError(f"{path} is not a readable image: {err}") from err
+        return self.transform(read_image(path, "RGB", key="image")), torch.tensor(-1)
 
 
 class CelebADomain:
@@ -197,6 +196,8 @@ def celeba_attribute_error(attribute: str) -> ArgumentError:
 class UnpairedImageDataModule(L.LightningDataModule):
     """Two unpaired domains A and B (see the module docstring); `source` picks where they come from."""
 
+    data_kinds = ("unpaired_images",)  # the `data_kind`s of the models it can feed
+
     def __init__(
         self,
         source: str = "digits",
@@ -220,6 +221,8 @@ class UnpairedImageDataModule(L.LightningDataModule):
         require_choice("source", source, SOURCES)
         font_indices(fonts)  # digits only: refuses an unknown font file by name
         require_positive(image_size=image_size, batch_size=batch_size, eval_batch_size=eval_batch_size)
+        if image_size > MAX_IMAGE_SIZE:
+            raise ArgumentError("image_size", image_size, f"at most {MAX_IMAGE_SIZE} pixels a side")
         load_size = image_size if load_size is None else load_size
         if load_size < image_size:
             raise ArgumentError(
@@ -402,6 +405,18 @@ class UnpairedImageDataModule(L.LightningDataModule):
             "image_size": self.image_size,
             "domain_names": list(self.domain_names),
         }
+
+    @staticmethod
+    def checked_state(state: dict) -> dict:
+        """What a checkpoint may hold as this DataModule's state (the checkpoint reader's check)."""
+        channels, size, names = (state.get(key) for key in ("channels", "image_size", "domain_names"))
+        if channels not in (1, 3) or isinstance(channels, bool):
+            raise InputError(f"channels = {channels!r}: expected 1 (grey) or 3 (RGB)")
+        if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= MAX_IMAGE_SIZE:
+            raise InputError(f"image_size = {size!r}: expected an integer from 8 to {MAX_IMAGE_SIZE}")
+        if not (isinstance(names, list) and len(names) == 2 and all(isinstance(n, str) for n in names)):
+            raise InputError(f"domain_names = {names!r}: expected the names of domains A and B")
+        return {"channels": channels, "image_size": size, "domain_names": names}
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         world, _ = world_and_rank(self.trainer)

@@ -41,6 +41,8 @@ class AttributeCNN(nn.Module):
 class AttributeClassifier(L.LightningModule):
     """Trains `net` on CelebA's 40 binary attributes with BCE; reports mean per-attribute accuracy."""
 
+    data_kind = "attributes"  # a DataModule must list it in its `data_kinds`
+
     def __init__(
         self,
         net: nn.Module,

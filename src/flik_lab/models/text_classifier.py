@@ -8,7 +8,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
 
 from flik_lab.models.contracts import SequenceEncoder
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -20,6 +20,8 @@ from flik_lab.utils.arguments import ArgumentError, require_choice, require_frac
 
 class TextClassifier(L.LightningModule):
     """Sentiment classifier; `encoder` maps `(N, T, E)` embeddings and lengths to `(N, D)` features."""
+
+    data_kind = "reviews"  # a DataModule must list it in its `data_kinds`
 
     def __init__(
         self,
@@ -65,8 +67,9 @@ class TextClassifier(L.LightningModule):
         return F.binary_cross_entropy_with_logits(logits, batch["labels"].float()), logits
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        steps = BatchSteps(self)  # before the forward pass: a skipped step undoes what it changed
         loss, _ = self._loss(batch)
-        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss, batch_idx):
+        if not steps.take("train/loss", loss, batch_idx):
             return None  # Lightning skips backward and the optimizer step
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
         return loss

@@ -85,11 +85,26 @@ def _check_node(node: DictConfig, key: str) -> None:
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise `ConfigError` naming the first bad key of `cfg`, including keys left as `???`."""
+    """Raise `ConfigError` naming the first bad key of `cfg`, including keys left as `???`, or a data
+    config that cannot feed the model."""
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise ConfigError(f"missing required value(s): {missing}; set them on the command line")
     _walk(cfg, "")
+    model, data = cfg.get("model"), cfg.get("data")
+    if all(isinstance(node, DictConfig) and "_target_" in node for node in (model, data)):
+        check_data_fits(get_object(model._target_), get_object(data._target_), "data")
+
+
+def check_data_fits(model: type, datamodule: type, source: str) -> None:
+    """Refuse a DataModule that cannot feed `model`: the model's `data_kind` must be among the DataModule's
+    `data_kinds` (a class that declares neither is not checked); `source` names the config in the error."""
+    wanted, offered = getattr(model, "data_kind", None), getattr(datamodule, "data_kinds", None)
+    if wanted is not None and offered is not None and wanted not in offered:
+        raise ConfigError(
+            f"{source}: {model.__name__} trains on {wanted}, but {datamodule.__name__} provides "
+            f"{', '.join(offered)}; choose a data config that provides {wanted}"
+        )
 
 
 def _walk(node: Any, key: str) -> None:

@@ -5,10 +5,11 @@ import os
 import socket
 from pathlib import Path
 
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import WandbLogger
+
+from flik_lab.utils.checkpoint import read_checkpoint
 
 
 def wandb_reachable(timeout: float = 2.0) -> bool:
@@ -44,8 +45,7 @@ def stored_run_id(ckpt_path: str | None) -> str | None:
     """The W&B run id that `flik-lab train` stored in a checkpoint, if any."""
     if not ckpt_path or not Path(ckpt_path).is_file():
         return None
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    return ckpt.get("flik_lab", {}).get("wandb_run_id")
+    return read_checkpoint(ckpt_path).wandb_run_id
 
 
 def wandb_logger(offline: bool | None = None, resume_from: str | None = None, **kwargs) -> WandbLogger:

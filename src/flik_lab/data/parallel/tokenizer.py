@@ -4,6 +4,7 @@ NFKC (and optionally lowercase), then Metaspace: each space becomes `▁` at the
 `decode(encode(x)) == x`. `[PAD]`=0, `[UNK]`=1, `[BOS]`=2, `[EOS]`=3 in every vocabulary.
 """
 
+import functools
 from collections.abc import Sequence
 from itertools import chain
 
@@ -12,6 +13,7 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import BPE, Unigram
 from tokenizers.trainers import BpeTrainer, UnigramTrainer
 
+from flik_lab.data.tokenizer_state import checked_tokenizer
 from flik_lab.utils.errors import InputError
 
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
@@ -19,6 +21,7 @@ PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIALS = [PAD, UNK, BOS, EOS]
 KINDS = ("bpe", "unigram")
 _DROPPED = (PAD_ID, BOS_ID, EOS_ID)
+SIDES = ("source", "target")
 
 
 def build_tokenizer(
@@ -86,9 +89,22 @@ def tokens(tokenizer: Tokenizer, ids) -> list[str]:
     return found
 
 
+@functools.cache
+def _written() -> list[Tokenizer]:
+    texts = ["ein zwei drei", "zwei drei"]
+    return [build_tokenizer(texts, kind, 40, 1, lowercase) for kind in KINDS for lowercase in (False, True)]
+
+
+def tokenizer_from_state(text: object, key: str) -> Tokenizer:
+    """A tokenizer a checkpoint saved, refused unless `build_tokenizer` could have written it."""
+    return Tokenizer.from_str(checked_tokenizer(text, key, _written()))
+
+
 def tokenizers_from_state(state: dict) -> tuple[Tokenizer, Tokenizer]:
     """The (source, target) tokenizers saved by `TranslationDataModule.state_dict()` (in every checkpoint)."""
     missing = [key for key in ("source_tokenizer", "target_tokenizer") if key not in state]
     if missing:
         raise InputError(f"the saved data state has no {missing}; found {sorted(state)}")
-    return Tokenizer.from_str(state["source_tokenizer"]), Tokenizer.from_str(state["target_tokenizer"])
+    return tuple(
+        tokenizer_from_state(state[f"{side}_tokenizer"], f"{side}_tokenizer") for side in ("source", "target")
+    )

@@ -1,11 +1,14 @@
 """The word-level IMDB tokenizer (Hugging Face `tokenizers`) and batch encoding into flat id arrays."""
 
+import functools
 from itertools import chain
 
 import numpy as np
 from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
 from tokenizers.trainers import WordLevelTrainer
+
+from flik_lab.data.tokenizer_state import checked_tokenizer
 
 PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
@@ -48,3 +51,14 @@ def encode_flat(tokenizer: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.
     np.cumsum([len(row) for row in ids], out=offsets[1:])
     flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
     return flat, offsets
+
+
+@functools.cache
+def _written() -> list[Tokenizer]:
+    return [build_tokenizer(["a b"], vocab_size=10, min_frequency=1, max_length=8)]
+
+
+def tokenizer_from_state(text: object, key: str) -> Tokenizer:
+    """The tokenizer a checkpoint saved (`IMDBDataModule.state_dict()`), refused unless `build_tokenizer`
+    could have written it; `key` names it in errors."""
+    return Tokenizer.from_str(checked_tokenizer(text, key, _written()))
