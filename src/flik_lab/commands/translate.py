@@ -15,6 +15,7 @@ from flik_lab.models.translator import Translator
 from flik_lab.plots.cross_attention import Aligned, cross_attention_figure
 from flik_lab.utils.checkpoint import check_vocabulary_fits, read_checkpoint
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.text_lines import utf8_lines
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -24,11 +25,8 @@ def read_sentences(path: Path) -> list[str]:
             f"input={path} does not exist; expected a UTF-8 file with one sentence per line"
         )
     sentences = []
-    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
-        try:
-            line = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            raise InputError(f"input={path}, line {number}: not UTF-8 ({exc.reason})") from exc
+    for number, line in utf8_lines(path, "input"):
+        line = line.strip()
         if not line:
             raise InputError(f"input={path}, line {number}: empty; expected one sentence per line")
         sentences.append(line)

@@ -162,11 +162,11 @@ class Checkpoint:
             raise CheckpointError(f"{self.source}: the stored model cannot be built: {cause}") from None
 
     def _check_model_weights(self, model: torch.nn.Module) -> None:
-        """The stored weights have exactly the names and shapes `model` expects, and `model` allocates no
-        more than them (plus SPARE_ELEMENTS for buffers that are never saved)."""
+        """The stored weights have exactly the names and shapes `model` expects, and `model` holds no more
+        tensor elements than them (plus SPARE_ELEMENTS for buffers and inputs that are never saved)."""
         check_same_weights(model.state_dict(), self._raw["state_dict"], self.source)
         stored = sum(t.numel() for t in self._raw["state_dict"].values())
-        needed = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+        needed = sum(t.numel() for t in _tensors(model))
         if needed > stored + SPARE_ELEMENTS:
             raise CheckpointError(
                 f"{self.source}: the stored model config asks for {needed:,} tensor elements, its weights "
@@ -223,6 +223,13 @@ class Checkpoint:
                 state = checked_owner_state(type(owners[name]), state, where)
             raw["callbacks"][name] = state
         return raw
+
+
+def _tensors(model: torch.nn.Module) -> list[torch.Tensor]:
+    """Every tensor `model` holds: parameters, buffers, and plain tensor attributes (example inputs)."""
+    held = [*model.parameters(), *model.buffers()]
+    held += [v for m in model.modules() for v in vars(m).values() if torch.is_tensor(v)]
+    return held
 
 
 def checked_owner_state(owner: type, state: Any, where: str) -> dict:

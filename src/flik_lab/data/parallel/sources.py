@@ -11,6 +11,7 @@ from pathlib import Path
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.splits import held_out
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.text_lines import utf8_lines
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +71,7 @@ def read_tsv(path: Path, source_column: int = 1, target_column: int = 0) -> list
         raise FileNotFoundError(f"missing parallel text file {path}; expected {ANKI_LAYOUT}")
     columns = max(source_column, target_column) + 1
     pairs = []
-    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{path}, line {number}: not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
-                "convert the file to UTF-8"
-            ) from exc
-        line = line.removeprefix("\ufeff") if number == 1 else line
-        line = line.rstrip("\r")
+    for number, line in utf8_lines(path, "data file"):
         if not line.strip():
             continue  # blank lines, the final newline
         fields = line.split("\t")
