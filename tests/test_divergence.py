@@ -1,12 +1,15 @@
-"""A diverging run stops with an error naming the step and metric (or skips such steps when asked), never
-writes NaN weights over a good checkpoint, and an FID of NaN features is an error, not a crash."""
+"""A diverging run stops with an error naming the step and metric or weight (or skips such steps when asked,
+without a trace), never writes diverged weights over a good checkpoint, and an FID of NaN features is an
+error, not a crash."""
 
 import lightning as L
 import pandas as pd
 import pytest
 import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-from flik_lab.callbacks.finite_weights import NonFiniteWeightsError
+from flik_lab.callbacks.divergence import DivergedWeightsError, NonFiniteMetricError, StopOnDivergence
 from flik_lab.metrics.fid import mnist_fid
 from flik_lab.models.finite_loss import NonFiniteLossError
 from flik_lab.training import train
@@ -88,9 +91,114 @@ def test_nan_weights_never_overwrite_a_good_checkpoint(text_run, tmp_path):
     checkpoints = sorted((tmp_path / "checkpoints").iterdir())
     before = {p.name: p.read_bytes() for p in checkpoints}
     resume = [f"ckpt_path={tmp_path}/checkpoints/last.ckpt", "trainer.max_epochs=2"]
-    with pytest.raises(NonFiniteWeightsError, match="embedding.weight"):
+    with pytest.raises(DivergedWeightsError, match="embedding.weight"):
         train(compose_config("train", tmp_path, [*text_run, *resume]), extra_callbacks=[PoisonWeights()])
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "checkpoints").iterdir())} == before
+
+
+# numbers up to 60, a translator of width 8: a few seconds
+TINY_TRANSLATION = [
+    "experiment=translate_numbers_rnn",
+    "data.max_number=60",
+    "data.val_size=8",
+    "data.test_size=8",
+    "data.batch_size=8",
+    "model.network.embed_dim=8",
+    "model.network.hidden_size=8",
+    "debug=tiny",
+    "trainer.limit_train_batches=1",
+    "test=false",
+]
+
+
+@pytest.mark.multiprocess
+def test_exploding_weights_with_a_finite_loss_stop_the_command(tmp_path):
+    # one AdamW step at lr 1e30 puts 1e30 in every weight while the loss that took it is finite; the
+    # validation after it has val/loss ~5e30 and val/perplexity = inf
+    overrides = [*TINY_TRANSLATION, f"data.data_dir={tmp_path / 'numbers'}", "model.lr=1e30"]
+    result = run_flik_lab(tmp_path, "train", *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 1, result.stdout + result.stderr
+    named = (
+        "DivergedWeightsError: stopping at epoch 0, global step 1: weights NaN, infinite or beyond |w| 1e+06"
+    )
+    assert named in result.stderr and "network.source_embedding.weight (max |w| 1e+30)" in result.stderr
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+class OwnModel(L.LightningModule):
+    """A model of one's own that checks nothing itself: its loss turns NaN at batch `nan_at`, its
+    `val/perplexity` is `perplexity`."""
+
+    def __init__(self, nan_at: int | None = None, perplexity: float = 2.0):
+        super().__init__()
+        self.layer = nn.Linear(2, 1)
+        self.nan_at, self.perplexity = nan_at, perplexity
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        loss = self.layer(batch[0]).pow(2).mean() * (float("nan") if batch_idx == self.nan_at else 1.0)
+        self.log("train/loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self.log("val/perplexity", torch.tensor(self.perplexity))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("model", "named"),
+    [
+        (OwnModel(nan_at=2), r"train/loss = nan at epoch 0, global step 3"),
+        (OwnModel(perplexity=float("inf")), r"val/perplexity = inf at epoch 0, global step 4"),
+    ],
+)
+def test_any_model_stops_on_a_non_finite_metric(model, named, tmp_path):
+    data = DataLoader(TensorDataset(torch.randn(16, 2)), batch_size=4)
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        max_epochs=1,
+        log_every_n_steps=1,
+        callbacks=[StopOnDivergence(), L.pytorch.callbacks.ModelCheckpoint(tmp_path / "checkpoints")],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    with pytest.raises(NonFiniteMetricError, match=named):
+        trainer.fit(model, train_dataloaders=data, val_dataloaders=data)
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+class NanBatch(L.Callback):
+    """Makes training batch `batch`'s images NaN; keeps the module's whole state from before and after it."""
+
+    def __init__(self, batch: int):
+        self.batch, self.before, self.after = batch, {}, {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.batch:
+            self.before = {k: v.clone() for k, v in pl_module.state_dict().items()}
+            batch[0].fill_(float("nan"))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == self.batch:
+            self.after = {k: v.clone() for k, v in pl_module.state_dict().items()}
+
+
+def test_a_skipped_gan_batch_leaves_no_trace(tmp_path):
+    nan_batch = NanBatch(batch=1)
+    overrides = ["debug=tiny", "model.nonfinite_loss=skip", "test=false"]
+    train(compose_config("train", tmp_path, overrides), extra_callbacks=[nan_batch])
+    # D's running statistics would hold the NaN; G's, the EMA's and every weight are as before the batch
+    assert any(key.endswith("running_var") for key in nan_batch.before)
+    changed = [k for k, v in nan_batch.before.items() if not torch.equal(v, nan_batch.after[k])]
+    assert changed == []
+    metrics = pd.read_csv(tmp_path / "csv" / "metrics.csv")
+    assert metrics["train/skipped_steps"].max() == 2  # D's step, and G's after it in the batch
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 2 * 4 - 2  # the run went on: the 3 other batches' steps
+    assert all(torch.isfinite(w).all() for w in ckpt["state_dict"].values() if w.is_floating_point())
 
 
 def test_fid_of_nan_images_is_an_error():

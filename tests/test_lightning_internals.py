@@ -1,10 +1,14 @@
 """Pins the Lightning internals of `utils/lightning_internals.py` to the installed Lightning version."""
 
+import lightning as L
 import pandas as pd
+import torch
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
+from torch.utils.data import DataLoader, TensorDataset
 
 from flik_lab.training import train
-from flik_lab.utils.lightning_internals import find_unused_parameters, logging_step
+from flik_lab.utils.lightning_internals import find_unused_parameters, logging_step, logs_this_batch
 
 from .helpers.config import compose_config
 
@@ -30,3 +34,35 @@ def test_logging_step_is_the_step_lightning_writes_metrics_at(tmp_path):
         4
     ]  # debug=tiny: 4 batches stepped (8 optimizer steps): the batch count, as Lightning's logging
     assert metrics["step"].max() == 3  # the last batch's scalars, written at steps 0..3
+
+
+def test_logs_this_batch_is_true_on_the_batches_lightning_writes_metrics_after(tmp_path):
+    seen = []
+
+    class Linear(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            loss = self.layer(batch[0]).pow(2).mean()
+            self.log("train/loss", loss)
+            return loss
+
+        def on_train_batch_end(self, outputs, batch, batch_idx):
+            seen.append(logs_this_batch(self.trainer))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    trainer = L.Trainer(
+        max_epochs=1,
+        log_every_n_steps=2,
+        logger=CSVLogger(tmp_path),
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(Linear(), DataLoader(TensorDataset(torch.randn(20, 2)), batch_size=4))
+    written = set(pd.read_csv(next(tmp_path.rglob("metrics.csv")))["step"])
+    assert [i for i, logs in enumerate(seen) if logs] == sorted(written) == [1, 3]

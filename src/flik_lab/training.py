@@ -13,7 +13,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
-from flik_lab.callbacks.finite_weights import FiniteWeightsOnly
+from flik_lab.callbacks.divergence import StopOnDivergence
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
 from flik_lab.run_summary import hparams_with_best, monitored_checkpoint, run_summary
@@ -65,7 +65,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     callbacks += [
         ConfigInCheckpoint(resolved["model"], resolved["data"]),  # eval/sample rebuild the model from it
         RandomStateInCheckpoint(),  # exact resume
-        FiniteWeightsOnly(),  # a diverged run never writes NaN weights over a good checkpoint
+        StopOnDivergence(),  # NaN/inf metrics or weights, |w| > 1e6: stop before saving that state
         preemption,
         *(extra_callbacks or []),
     ]

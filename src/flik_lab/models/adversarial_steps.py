@@ -7,7 +7,7 @@ import lightning as L
 import torch
 from torch.optim import Optimizer
 
-from flik_lab.models.finite_loss import take_step
+from flik_lab.models.finite_loss import BatchSteps
 from flik_lab.models.optimization import SchedulerFactory, batches_of_run, build_scheduler
 
 
@@ -20,14 +20,20 @@ def optimizer_pair(module: L.LightningModule, opt_g: Optimizer, opt_d: Optimizer
     return [opt_g, opt_d], [build_scheduler(scheduler, opt, steps) for opt in (opt_g, opt_d)]
 
 
-def optimize_step(module: L.LightningModule, optimizer, loss_fn, name: str, batch_idx: int) -> torch.Tensor:
+def optimize_step(
+    module: L.LightningModule, steps: BatchSteps, optimizer, loss_fn, name: str, batch_idx: int
+) -> torch.Tensor | None:
     """One step of `optimizer` on `loss_fn()` (logged as `name`), computed with only its networks trainable
-    (`unused_parameters=find`); no step when the loss is not finite and `nonfinite_loss=skip`."""
+    (`unused_parameters=find`). Under `nonfinite_loss=skip`, no step when the loss is not finite, and none,
+    nor `loss_fn()`, once `steps` skipped one (then None)."""
     hparams = module.hparams
+    if steps.skipped:
+        steps.skip()
+        return None
     toggled = module.toggled_optimizer(optimizer) if hparams.unused_parameters == "find" else nullcontext()
     with toggled:
         loss = loss_fn()
-        if take_step(module, name, loss, hparams.nonfinite_loss, batch_idx):
+        if steps.take(name, loss, batch_idx):
             optimizer.zero_grad(set_to_none=True)
             module.manual_backward(loss)
             if hparams.grad_clip_norm is not None:

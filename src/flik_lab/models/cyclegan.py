@@ -11,7 +11,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
-from flik_lab.models.finite_loss import NONFINITE_POLICIES
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
 from flik_lab.models.image_pool import ImagePool
 from flik_lab.models.optimization import (
     OptimizerFactory,
@@ -222,6 +222,7 @@ class CycleGAN(L.LightningModule):
         real_a, real_b = batch["a"], batch["b"]
         opt_g, opt_d = self.optimizers()
         lambda_cycle, lambda_identity = self.hparams.lambda_cycle, self.hparams.lambda_identity
+        steps = BatchSteps(self)  # before the first forward pass: a skipped step undoes what they changed
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         terms = {}
 
@@ -267,11 +268,11 @@ class CycleGAN(L.LightningModule):
                 loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
             return loss
 
-        loss_g = optimize_step(self, opt_g, g_loss, "train/loss_g", batch_idx)
-        loss_d = optimize_step(self, opt_d, d_loss, "train/loss_d", batch_idx)
+        loss_g = optimize_step(self, steps, opt_g, g_loss, "train/loss_g", batch_idx)
+        loss_d = optimize_step(self, steps, opt_d, d_loss, "train/loss_d", batch_idx)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
             scheduler.step()
-        if self._writes_logs_this_batch():
+        if not steps.skipped and self._writes_logs_this_batch():
             metrics = {"train/loss_g": loss_g, "train/loss_d": loss_d, "train/cycle": terms["cycle"].detach()}
             for name in ("identity", "shape", "semantic", "reader_b"):
                 if name in terms:

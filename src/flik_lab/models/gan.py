@@ -9,7 +9,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
-from flik_lab.models.finite_loss import NONFINITE_POLICIES
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
 from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
     OptimizerFactory,
@@ -110,6 +110,7 @@ class GAN(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0]
         opt_g, opt_d = self.optimizers()
+        steps = BatchSteps(self)  # before the first forward pass: a skipped step undoes what they changed
         fake = self.generator(self.noise(real.shape[0]))  # one G forward serves both steps
         kind = self.hparams.loss
         logits = {}
@@ -132,13 +133,15 @@ class GAN(L.LightningModule):
         def g_loss() -> torch.Tensor:
             return generator_loss(kind, self.discriminator(fake))
 
-        loss_d = optimize_step(self, opt_d, d_loss, "train/loss_d", batch_idx)
-        loss_g = optimize_step(self, opt_g, g_loss, "train/loss_g", batch_idx)
-        if self.generator_ema is not None:
+        loss_d = optimize_step(self, steps, opt_d, d_loss, "train/loss_d", batch_idx)
+        loss_g = optimize_step(self, steps, opt_g, g_loss, "train/loss_g", batch_idx)
+        if self.generator_ema is not None and not steps.skipped:
             self.generator_ema.update_parameters(self.generator)
-        for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
+        # manual optimization: Lightning does not step them; once per batch, skipped or not, as Lightning
+        # steps the single-optimizer models' schedules
+        for scheduler in self.lr_schedulers() or []:
             scheduler.step()
-        if self._writes_logs_this_batch():
+        if not steps.skipped and self._writes_logs_this_batch():
             d_real, d_fake = (torch.sigmoid(logits[k].detach().float()).mean() for k in ("real", "fake"))
             metrics = {
                 "train/loss_d": loss_d,

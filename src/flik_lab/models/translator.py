@@ -8,7 +8,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
 
 from flik_lab.models.contracts import Seq2SeqNetwork
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, take_step
+from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -113,8 +113,9 @@ class Translator(L.LightningModule):
         return loss, logits
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        steps = BatchSteps(self)  # before the forward pass: a skipped step undoes what it changed
         loss, _ = self._loss(batch, self.hparams.teacher_forcing)
-        if not take_step(self, "train/loss", loss, self.hparams.nonfinite_loss, batch_idx):
+        if not steps.take("train/loss", loss, batch_idx):
             return None
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["source"]))
         return loss

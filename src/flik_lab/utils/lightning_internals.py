@@ -15,6 +15,12 @@ def logging_step(trainer: L.Trainer) -> int:
     return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 
+def logs_this_batch(trainer: L.Trainer) -> bool:
+    """Whether Lightning writes step metrics after the current training batch (every `log_every_n_steps`
+    batches): valid from `on_train_batch_start` to `on_train_batch_end`."""
+    return trainer._logger_connector.should_update_logs or bool(trainer.fast_dev_run)
+
+
 def batches_trained_this_epoch(trainer: L.Trainer | None) -> int:
     """How many batches of the current epoch a run resumed mid-epoch has already trained (0 otherwise).
 
