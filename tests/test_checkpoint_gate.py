@@ -222,6 +222,11 @@ def test_a_tsv_with_cr_only_line_endings_is_read_line_by_line(tmp_path):
     assert len(pairs) == 3
 
 
+def _left_behind(cwd: Path) -> list[Path]:
+    """What a stopped command left under `outputs/`: files or run directories (`.hydra`)."""
+    return [p for p in (cwd / "outputs").rglob("*") if p.is_file() or p.name == ".hydra"]
+
+
 def test_a_checkpoint_with_nan_weights_gives_no_images(trained_gan, tmp_path):
     ckpt = _loaded(trained_gan)
     for value in ckpt["state_dict"].values():
@@ -231,4 +236,20 @@ def test_a_checkpoint_with_nan_weights_gives_no_images(trained_gan, tmp_path):
     result = run_flik_lab(tmp_path, "sample", f"ckpt_path={path}", "num_samples=4")
     assert result.returncode == 2, result.stderr[-2000:]
     assert "NaN or infinite" in result.stderr and "Traceback" not in result.stderr
-    assert not list((tmp_path / "outputs").rglob("*.png"))
+    assert not _left_behind(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "needle"),
+    [
+        ("translate", ["ckpt_path=missing.ckpt", "text=drei"], "ckpt_path=missing.ckpt does not exist"),
+        ("stylize", ["ckpt_path=x.ckpt", "input=nope/"], "input=nope does not exist"),
+    ],
+)
+def test_a_user_error_in_a_checkpoint_command_is_one_line(command, args, needle, tmp_path):
+    result = run_flik_lab(tmp_path, command, *args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"flik-lab: error: {result.stderr.split(': error: ')[1].strip()}"
+    ]
+    assert needle in result.stderr and not _left_behind(tmp_path)

@@ -3,8 +3,11 @@
 import builtins
 import copy
 import os
+import resource
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import hydra
 import pytest
@@ -24,6 +27,8 @@ from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.models.gan import GAN
 from flik_lab.models.mnist_classifier import load_pretrained
 from flik_lab.training import train
+from flik_lab.utils.checkpoint import read_checkpoint
+from flik_lab.utils.errors import user_error
 from flik_lab.utils.stored_config import TRAINING_ONLY, known_targets
 
 from .helpers.config import compose_config
@@ -338,3 +343,119 @@ def test_allow_list_is_every_model_and_data_target_of_the_shipped_configs():
     assert all(t.startswith("flik_lab.") for t in targets)  # no callbacks, loggers or trainers
     for target in targets:
         hydra.utils.get_object(target)
+
+
+@pytest.mark.parametrize("key", ["train_file", "val_file", "test_file", "hf_name"])
+@pytest.mark.parametrize("value", ["/etc/passwd", "../../etc/passwd", "~/.ssh/id_rsa", "local:///etc"])
+def test_a_path_in_a_stored_data_config_is_never_used(key, value, ckpts, tmp_path):
+    ckpt = torch.load(ckpts["translation"], weights_only=True)
+    ckpt["flik_lab"]["data"].update({"source": "tsv", key: value})
+    stored = read_checkpoint(_save(ckpt, tmp_path / "crafted.ckpt"))
+    with pytest.raises(ValueError, match=f"'data.{key}' = .* outside the data directory") as refused:
+        stored.data_config(data_dir=str(tmp_path))
+    assert "root:" not in str(refused.value)
+
+
+def _key_paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every key path into a checkpoint (tensors and scalars are leaves; long lists are one leaf)."""
+    children = node.items() if isinstance(node, dict) else []
+    if isinstance(node, list) and len(node) <= 8:
+        children = enumerate(node)
+    paths = []
+    for key, child in children:
+        paths += [(*prefix, key), *_key_paths(child, (*prefix, key))]
+    return paths
+
+
+def _nested(depth: int) -> list:
+    node: list = []
+    for _ in range(depth):
+        node = [node]
+    return node
+
+
+DELETE = object()
+HOSTILE = [
+    DELETE,
+    None,
+    "",
+    "x" * 300,
+    "/tmp/victim",
+    "local:///victim",
+    "../../victim",
+    "${oc.env:HOME}",
+    -1,
+    10**13,
+    1e300,
+    float("nan"),
+    True,
+    [],
+    {},
+    {"_target_": "os.system", "_args_": ["touch pwned"]},
+    torch.full((3,), float("nan")),
+    torch.zeros(4, 1000),
+    _nested(3000),
+]
+
+
+def _mutated(ckpt: dict, path: tuple, value: Any) -> dict:
+    ckpt = copy.deepcopy(ckpt)
+    parent = ckpt
+    for key in path[:-1]:
+        parent = parent[key]
+    if value is DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(value)
+    return ckpt
+
+
+def _files(root: Path, skip: Path) -> dict[str, tuple[int, int]]:
+    files = [p for p in root.rglob("*") if p.is_file() and skip not in p.parents]
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", COMMANDS)
+def test_fuzz_every_part_of_a_checkpoint_for_every_command(command, ckpts, tmp_path, monkeypatch):
+    """Any part of a real checkpoint replaced by a hostile value or removed: the command succeeds or stops
+    with a user error (one line, exit 2); nothing outside its run directory is created, changed or deleted,
+    and no large allocation is attempted."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    kind, run = COMMANDS[command]
+    original = torch.load(ckpts[kind], weights_only=True)
+    paths = _key_paths(original)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep")
+    monkeypatch.chdir(tmp_path)  # relative writes land where they are seen
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    runs = iter(range(10**6))
+
+    quick = settings(max_examples=12, derandomize=True, database=None, deadline=None)
+
+    @settings(quick, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(paths), value=st.sampled_from(HOSTILE))
+    def mutate(path, value):
+        out = tmp_path / f"out{next(runs)}"
+        crafted = out / "crafted.ckpt"
+        out.mkdir()
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(20_000)  # pickling a deeply nested value recurses
+        try:
+            torch.save(_mutated(original, path, value), crafted)
+        finally:
+            sys.setrecursionlimit(limit)
+        before = _files(tmp_path, out)
+        try:
+            run(out, crafted, ckpts)
+        except Exception as exc:
+            assert user_error(exc) is not None, f"{path} = {value!r:.60}: {type(exc).__name__}: {exc}"
+        assert _files(tmp_path, out) == before, f"{path} = {value!r:.60} wrote outside the run directory"
+        assert (victim / "keep.txt").read_text() == "keep"
+
+    mutate()
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak  # KiB on Linux
+    assert grown < 2 * 2**20, f"peak memory grew by {grown / 2**20:.1f} GiB"

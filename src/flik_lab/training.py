@@ -17,11 +17,12 @@ from flik_lab.callbacks.divergence import StopOnDivergence
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
 from flik_lab.run_summary import hparams_with_best, monitored_checkpoint, run_summary
-from flik_lab.utils.checkpoint import load_checkpoint
+from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.ddp_relaunch import end_other_ranks
 from flik_lab.utils.instantiate import instantiate_group, instantiate_node
 from flik_lab.utils.resume import resume_path
+from flik_lab.utils.resume_gate import gate_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 def refuse_to_overwrite_checkpoints(output_dir: Path, resuming: bool) -> None:
     """A run directory that already holds checkpoints is only reused to resume from one of them."""
     checkpoints = output_dir / "checkpoints"
-    if not resuming and checkpoints.is_dir() and any(checkpoints.iterdir()):
+    if not resuming and checkpoints.is_dir() and any(checkpoints.glob("*.ckpt")):
         raise FileExistsError(
             f"{checkpoints} already holds checkpoints; choose a new run directory or resume with "
             "ckpt_path=<one of them>"
@@ -49,7 +50,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resume_path(cfg.ckpt_path, output_dir)  # `last`: this directory's newest, if any
     if ckpt_path is not None:
-        load_checkpoint(ckpt_path)  # missing, corrupt, not flik-lab's or not weights-only: fail now
+        read_checkpoint(ckpt_path)  # missing, corrupt or crafted: fail now; resume reads it through the gate
     refuse_to_overwrite_checkpoints(output_dir, resuming=ckpt_path is not None)
     if cfg.seed is not None:  # on resume the checkpoint's random state replaces this at the first batch
         L.seed_everything(cfg.seed, workers=True)
@@ -71,6 +72,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     ]
     loggers = instantiate_group(cfg.logger, "logger")
     trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers)
+    gate_checkpoints(trainer, output_dir)  # every checkpoint it reads is checked, none outside it deleted
     for logger in loggers:
         logger.log_hyperparams(resolved)  # nested for W&B; CSV/TensorBoard flatten it themselves
 

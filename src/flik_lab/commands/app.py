@@ -45,8 +45,13 @@ def run_command(
                 body(cfg)
         except Exception as exc:
             error = user_error(exc)
-            if error is None or HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
-                raise  # a bug shows its traceback; a sweep records the failed job and goes on
+            if HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
+                raise  # a sweep records the failed job and goes on
+            if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
+                print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
+                sys.exit(1)
+            if error is None:
+                raise  # a bug shows its traceback
             if fresh:
                 remove_run(run_dir)
             print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)

@@ -83,6 +83,8 @@ class CycleGAN(L.LightningModule):
     steganography) and `lambda_shape` (see `shape_loss`).
     """
 
+    data_kind = "unpaired_images"  # a DataModule must list it in its `data_kinds`
+
     def __init__(
         self,
         generator_ab: nn.Module,

@@ -31,6 +31,8 @@ class GAN(L.LightningModule):
     """GAN (Goodfellow et al. 2014) with one D step and one G step per batch; with `ema_decay`, samples,
     FID and checkpoints' `forward` use a moving average of the generator's weights; `r1_gamma` adds R1."""
 
+    data_kind = "images"  # a DataModule must list it in its `data_kinds`
+
     def __init__(
         self,
         generator: nn.Module,

@@ -45,6 +45,8 @@ class Translator(L.LightningModule):
     Detokenizing needs the target tokenizer: the DataModule's `decode_target` (or `detokenize=` here).
     """
 
+    data_kind = "sentence_pairs"  # a DataModule must list it in its `data_kinds`
+
     def __init__(
         self,
         network: nn.Module,
