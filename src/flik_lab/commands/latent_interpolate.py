@@ -29,9 +29,14 @@ def endpoints(cfg: DictConfig, latent_dim: int) -> tuple[torch.Tensor, torch.Ten
     path = Path(cfg.latents)
     if not path.is_file():
         raise FileNotFoundError(f"latents={path} does not exist; expected a .pt written by `flik-lab sample`")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(f"latents={path} is not a file written by `flik-lab sample` ({exc})") from None
     if not isinstance(saved, torch.Tensor) or saved.dim() != 2 or saved.shape[1] != latent_dim:
         raise InputError(f"latents={path} must hold a (N, {latent_dim}) tensor of latent vectors")
+    if not saved.is_floating_point() or not saved.isfinite().all():
+        raise InputError(f"latents={path} holds values that are not finite numbers")
     if not isinstance(cfg.pairs, ListConfig) or not all(len(p) == 2 for p in cfg.pairs):
         raise InputError(f"pairs={cfg.pairs}: with latents=, give index pairs, e.g. pairs=[[0,5],[3,7]]")
     index = torch.tensor([list(p) for p in cfg.pairs])
