@@ -5,7 +5,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from flik_lab.utils.conf import conf_files
-from flik_lab.utils.config_schema import validate_config
+from flik_lab.utils.config_schema import ConfigError, validate_config
 
 from .helpers.config import compose_config
 
@@ -14,16 +14,30 @@ GROUPS = ["data", "model", "trainer", "logger", "callbacks", "experiment", "debu
 VARIANTS = [(g, p.name[: -len(".yaml")]) for g in GROUPS for p in conf_files(g) if p.name[0] != "_"]
 TEXT_MODELS = ["rnn", "lstm", "bilstm", "attention", "transformer"]
 TRANSLATION_MODELS = ["seq2seq_rnn", "seq2seq_transformer"]
+UNPAIRED = ["unpaired_celeba", "unpaired_digits", "unpaired_folders"]
+
+
+# what each model or data variant needs beside it (as the experiments set them): a model and data of one kind
+COMPANIONS = {
+    **{("model", m): ["data=imdb", "callbacks=text"] for m in TEXT_MODELS},
+    **{("model", m): ["data=translation", "callbacks=translation"] for m in TRANSLATION_MODELS},
+    ("model", "celeba_attributes"): ["data=celeba", "callbacks=classifier"],
+    ("model", "cyclegan"): ["data=unpaired_digits", "callbacks=cyclegan"],
+    ("model", "cyclegan_digits"): ["data=unpaired_digits", "callbacks=cyclegan"],
+    ("data", "imdb"): ["model=lstm", "callbacks=text"],
+    ("data", "translation"): ["model=seq2seq_rnn", "callbacks=translation"],
+    **{("data", d): ["model=cyclegan", "callbacks=cyclegan"] for d in UNPAIRED},
+}
 
 
 def _with_companions(group: str, variant: str) -> list[str]:
-    """A text or translation model needs its data and callbacks beside it (as the experiments set them)."""
-    extra = []
-    if group == "model" and variant in TEXT_MODELS:
-        extra = ["data=imdb", "callbacks=text"]
-    elif group == "model" and variant in TRANSLATION_MODELS:
-        extra = ["data=translation", "callbacks=translation"]
-    return [f"{group}={variant}", *extra]
+    return [f"{group}={variant}", *COMPANIONS.get((group, variant), [])]
+
+
+def test_a_model_with_data_of_another_kind_is_refused_by_name(tmp_path):
+    cfg = compose_config("train", tmp_path, ["data=imdb"])  # the default model: the GAN
+    with pytest.raises(ConfigError, match="data: GAN trains on images, but IMDBDataModule provides reviews"):
+        validate_config(cfg)
 
 
 @pytest.mark.parametrize(("group", "variant"), VARIANTS, ids=[f"{g}={v}" for g, v in VARIANTS])

@@ -6,7 +6,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "flik_lab"
 # flik_lab's packages and top-level modules, lowest first; names on one line may not import each other
 LAYERS = [
-    {"__init__", "assets", "images", "utils"},  # helpers; `images`: the [-1, 1] convention, grids, GIFs
+    {"__init__", "assets", "utils"},  # helpers, the gates of the boundaries among them
+    {"images"},  # the [-1, 1] convention, grids, GIFs, image files read within bounds
     {"data", "loggers", "models"},  # DataModules, loggers and networks know nothing of each other
     {"metrics"},  # FID in the feature space of the shipped MNIST classifier (a model)
     {"latent"},  # GAN checkpoints, latent paths and concept vectors

@@ -51,7 +51,7 @@ def test_text_or_input_exactly_one_and_not_empty(tmp_path, overrides, message):
 def test_a_gan_checkpoint_is_not_a_translator(trained_gan, tmp_path):
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
     cfg = compose_config("translate", tmp_path, [f"ckpt_path={ckpt}", "text=elf"])
-    with pytest.raises(ValueError, match="not a translation checkpoint"):
+    with pytest.raises(ValueError, match="not a Translator"):
         translate(cfg)
     assert not (tmp_path / "cross_attention.png").exists()
 

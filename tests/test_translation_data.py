@@ -388,7 +388,9 @@ def test_arguments_are_validated_by_name(tmp_path, settings, key):
 
 
 def test_the_yaml_mirrors_the_constructor_and_names_bad_keys(tmp_path):
-    cfg = compose_config("train", tmp_path, ["data=translation", f"paths.data_dir={tmp_path}"])
+    cfg = compose_config(
+        "train", tmp_path, ["model=seq2seq_rnn", "data=translation", f"paths.data_dir={tmp_path}"]
+    )
     validate_config(cfg)
     assert cfg.data.source == "numbers" and cfg.data._target_.endswith("TranslationDataModule")
     data = instantiate_node(cfg.data, "data", max_number=200, val_size=20, test_size=20, vocab_size=60)
@@ -399,4 +401,8 @@ def test_the_yaml_mirrors_the_constructor_and_names_bad_keys(tmp_path):
     with pytest.raises(ConfigError, match="invalid config value 'data.batch_size'"):
         instantiate_node(bad.data, "data")
     with pytest.raises(ConfigError, match="data.shared_vocabs"):
-        validate_config(compose_config("train", tmp_path, ["data=translation", "+data.shared_vocabs=true"]))
+        validate_config(
+            compose_config(
+                "train", tmp_path, ["model=seq2seq_rnn", "data=translation", "+data.shared_vocabs=true"]
+            )
+        )
