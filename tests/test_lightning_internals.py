@@ -8,7 +8,12 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, TensorDataset
 
 from flik_lab.training import train
-from flik_lab.utils.lightning_internals import find_unused_parameters, logging_step, logs_this_batch
+from flik_lab.utils.lightning_internals import (
+    find_unused_parameters,
+    logging_step,
+    logs_this_batch,
+    set_received_sigterm,
+)
 
 from .helpers.config import compose_config
 
@@ -66,3 +71,11 @@ def test_logs_this_batch_is_true_on_the_batches_lightning_writes_metrics_after(t
     trainer.fit(Linear(), DataLoader(TensorDataset(torch.randn(20, 2)), batch_size=4))
     written = set(pd.read_csv(next(tmp_path.rglob("metrics.csv")))["step"])
     assert [i for i, logs in enumerate(seen) if logs] == sorted(written) == [1, 3]
+
+
+def test_set_received_sigterm_is_the_flag_the_loops_stop_on():
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    set_received_sigterm(trainer, True)
+    assert trainer.received_sigterm
+    set_received_sigterm(trainer, False)
+    assert not trainer.received_sigterm

@@ -25,7 +25,7 @@ def first_resumed_step(ckpt_path: str | Path) -> int | None:
     except KeyError:
         return None
     # Lightning's TrainingEpochLoop.reset: a checkpoint saved after a whole batch (epoch end, validation)
-    # resumes at its own count; one saved inside a batch's hooks (SIGTERM) counts that batch first
+    # resumes at its own count; one saved inside a batch's hooks (on_train_batch_end) counts that batch first
     whole_batch = done["ready"] == done["started"] == done["processed"] == done["completed"]
     return stepped if whole_batch else stepped + 1
 

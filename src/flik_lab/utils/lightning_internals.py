@@ -21,6 +21,11 @@ def logs_this_batch(trainer: L.Trainer) -> bool:
     return trainer._logger_connector.should_update_logs or bool(trainer.fast_dev_run)
 
 
+def set_received_sigterm(trainer: L.Trainer, received: bool) -> None:
+    """Raise or lower the flag Lightning's loops stop on (`trainer.received_sigterm`, set by its handler)."""
+    trainer._signal_connector.received_sigterm = received
+
+
 def batches_trained_this_epoch(trainer: L.Trainer | None) -> int:
     """How many batches of the current epoch a run resumed mid-epoch has already trained (0 otherwise).
 
