@@ -20,9 +20,16 @@ def run_flik_lab(
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def start_flik_lab(cwd: Path, *args: str) -> subprocess.Popen:
-    """`flik-lab <args>` started in `cwd`, stderr merged into its stdout pipe (read it with `communicate`)."""
+def start_flik_lab(cwd: Path, *args: str, new_session: bool = False) -> subprocess.Popen:
+    """`flik-lab <args>` started in `cwd`, stderr merged into its stdout pipe (read it with `communicate`);
+    with `new_session`, in a session and process group of its own (its id is the process's pid)."""
     cmd, env = _command(args)
     return subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=new_session,
     )

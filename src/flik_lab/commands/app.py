@@ -19,6 +19,7 @@ from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.quiet_warnings import ignore_known_warnings
+from flik_lab.utils.sweep_sigterm import job_body, received
 from flik_lab.utils.train_schema import register_schemas
 
 
@@ -39,23 +40,28 @@ def run_command(
             ignore_known_warnings()
         run_dir = Path(cfg.paths.output_dir)
         fresh = not written_by_a_run(run_dir)  # a resumed run's directory is never removed
-        try:
-            validate_config(cfg)
-            with finished_runs():
-                body(cfg)
-        except Exception as exc:
-            error = user_error(exc)
-            if HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
-                raise  # a sweep records the failed job and goes on
-            if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
-                print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
-                sys.exit(1)
-            if error is None:
-                raise  # a bug shows its traceback
-            if fresh:
-                remove_run(run_dir)
-            print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)
-            sys.exit(USER_ERROR_EXIT_CODE)
+        with job_body():  # from here SIGTERM stops the job, also outside a Trainer's fit
+            if received():  # SIGTERM stopped the sweep before this job: it does not start
+                if fresh:
+                    remove_run(run_dir)
+                return
+            try:
+                validate_config(cfg)
+                with finished_runs():
+                    body(cfg)
+            except Exception as exc:
+                error = user_error(exc)
+                if HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
+                    raise  # a sweep records the failed job and goes on
+                if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
+                    print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
+                    sys.exit(1)
+                if error is None:
+                    raise  # a bug shows its traceback
+                if fresh:
+                    remove_run(run_dir)
+                print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)
+                sys.exit(USER_ERROR_EXIT_CODE)
 
     task.__module__ = f"flik_lab.commands.{config_name}"  # Hydra names the job after it (`hydra.job.name`)
     hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
