@@ -253,3 +253,26 @@ def test_a_user_error_in_a_checkpoint_command_is_one_line(command, args, needle,
         f"flik-lab: error: {result.stderr.split(': error: ')[1].strip()}"
     ]
     assert needle in result.stderr and not _left_behind(tmp_path)
+
+
+def _random_state(ckpt: dict) -> dict:
+    return next(v for k, v in ckpt["callbacks"].items() if k.startswith("RandomStateInCheckpoint"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda c: c.update(MNIST5kDataModule="a string"), "MNIST5kDataModule state = 'a string'"),
+        (lambda c: _random_state(c).update(torch="x"), r"random state.torch: str, expected torch.uint8"),
+        (lambda c: _random_state(c)["python"].update(internal=["x"] * 625), r"random state.python.internal"),
+        (lambda c: c["optimizer_states"][0]["state"][0].update(exp_avg=torch.zeros(7)), "shape"),
+        (lambda c: c.update(callbacks="none"), "'callbacks' is 'none'"),
+    ],
+)
+def test_resume_refuses_a_crafted_state_by_name(edit, needle, trained_gan, tmp_path):
+    ckpt = _loaded(trained_gan)
+    edit(ckpt)
+    crafted = _saved(ckpt, tmp_path / "crafted.ckpt")
+    with pytest.raises(CheckpointError, match=needle):
+        train(compose_config("train", tmp_path / "run", [*GAN_RESUME, f"ckpt_path={crafted}"]))
+    assert not (tmp_path / "run" / "checkpoints").exists()

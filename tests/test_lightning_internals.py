@@ -12,6 +12,7 @@ from flik_lab.utils.lightning_internals import (
     find_unused_parameters,
     logging_step,
     logs_this_batch,
+    reads_back_spawned_weights,
     set_received_sigterm,
 )
 
@@ -79,3 +80,19 @@ def test_set_received_sigterm_is_the_flag_the_loops_stop_on():
     assert trainer.received_sigterm
     set_received_sigterm(trainer, False)
     assert not trainer.received_sigterm
+
+
+def test_the_spawn_launcher_reads_back_its_weights_under_the_name_we_recognise():
+    import inspect
+
+    from lightning.fabric.plugins.environments import LightningEnvironment
+    from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher as Launcher
+
+    assert '".temp.ckpt"' in inspect.getsource(Launcher._collect_rank_zero_results)
+    recover = inspect.getsource(Launcher._recover_results_in_main_process)
+    assert "checkpoint_io.load_checkpoint(worker_output.weights_path)" in recover
+    spawned = DDPStrategy(start_method="spawn", cluster_environment=LightningEnvironment())
+    spawned._configure_launcher()
+    assert reads_back_spawned_weights(spawned, "/tmp/x/.temp.ckpt")
+    assert not reads_back_spawned_weights(spawned, "/tmp/x/last.ckpt")
+    assert not reads_back_spawned_weights(DDPStrategy(), "/tmp/x/.temp.ckpt")

@@ -96,7 +96,7 @@ def test_a_failing_trial_is_recorded_and_the_others_complete(tmp_path):
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert [t.params["data.batch_size"] for t in failed] == [100000]
     error = (tmp_path / f"trial_{failed[0].number}" / "error.txt").read_text()
-    assert "ValueError" in error and "fewer than batch_size=100000" in error
+    assert "InputError" in error and "fewer than batch_size=100000" in error
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) == 2 and all(t.value > 0 for t in complete)
     assert all((tmp_path / f"trial_{t.number}" / "checkpoints" / "last.ckpt").is_file() for t in complete)

@@ -121,6 +121,22 @@ def _check_counters(raw: dict) -> None:
             raise CheckpointError(f"'{where}' = {_shown(node)}: expected a count (an integer >= 0)")
 
 
+def read_weights(path: str | Path, module: torch.nn.Module) -> dict:
+    """A bare state_dict file (what Lightning's spawn launcher hands from rank 0 to the main process): loaded
+    weights-only, with exactly `module`'s names and shapes, finite."""
+    try:
+        weights = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable weights file ({str(exc)[:80]})") from None
+    _check_bounds(weights)
+    try:
+        _check_weights(weights)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    check_same_weights(module.state_dict(), weights, str(path))
+    return weights
+
+
 class Checkpoint:
     """A checkpoint that passed the file checks; each part is checked again where it is used."""
 
@@ -216,12 +232,8 @@ class Checkpoint:
         raw["callbacks"] = {}
         for name, state in callbacks.items():
             where = f"{self.source}: callbacks.{str(name)[:80]}"
-            if not isinstance(state, dict):
-                raise CheckpointError(f"{where} = {_shown(state)}: expected a mapping")
-            state = _inside_dirs(state, dirs, where)
-            if name in owners:
-                state = checked_owner_state(type(owners[name]), state, where)
-            raw["callbacks"][name] = state
+            owner = type(owners[name]) if name in owners else object
+            raw["callbacks"][name] = _inside_dirs(checked_owner_state(owner, state, where), dirs, where)
         return raw
 
 
@@ -235,7 +247,9 @@ def _tensors(model: torch.nn.Module) -> list[torch.Tensor]:
 def checked_owner_state(owner: type, state: Any, where: str) -> dict:
     """`owner.checked_state(state)` for a class that declares it (DataModules, callbacks), else `state`."""
     check = getattr(owner, "checked_state", None)
-    if check is None:
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where} = {_shown(state)}: expected a mapping")
+    if check is None or not state:  # an owner saves an empty state before it has anything to keep
         return state
     try:
         return check(state)

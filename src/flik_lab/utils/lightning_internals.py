@@ -5,8 +5,11 @@ Two modules go further by design and say so: `utils/ddp_relaunch.py` replaces th
 re-runs for DDP ranks, and `loggers/csv.py` extends Lightning's CSV writer.
 """
 
+from pathlib import Path
+
 import lightning as L
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
 
 
 def logging_step(trainer: L.Trainer) -> int:
@@ -44,3 +47,10 @@ def find_unused_parameters(strategy: L.pytorch.strategies.Strategy) -> None:
     """Make a DDP strategy search for unused parameters; only effective before the model is wrapped."""
     if isinstance(strategy, DDPStrategy):
         strategy._ddp_kwargs["find_unused_parameters"] = True
+
+
+def reads_back_spawned_weights(strategy: L.pytorch.strategies.Strategy, path: object) -> bool:
+    """Whether `strategy` loads `path` as the weights its spawned rank 0 wrote for the main process
+    (`_MultiProcessingLauncher._recover_results_in_main_process`: a bare state_dict named `.temp.ckpt`)."""
+    launcher = strategy.launcher
+    return isinstance(launcher, _MultiProcessingLauncher) and Path(str(path)).name == ".temp.ckpt"
