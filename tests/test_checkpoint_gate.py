@@ -59,7 +59,7 @@ def _victim(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("url", ["local://{}", "file://{}", "{}"])
+@pytest.mark.parametrize("url", ["local://{}", "{}"])
 def test_a_crafted_best_model_path_deletes_nothing_on_resume(url, trained_gan, tmp_path):
     victim = _victim(tmp_path)
     ckpt = _loaded(trained_gan)

@@ -434,7 +434,7 @@ def test_fuzz_every_part_of_a_checkpoint_for_every_command(command, ckpts, tmp_p
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     runs = iter(range(10**6))
 
-    quick = settings(max_examples=8, derandomize=True, database=None, deadline=None)
+    quick = settings(max_examples=6, derandomize=True, database=None, deadline=None)
 
     @settings(quick, suppress_health_check=list(HealthCheck))
     @given(path=st.sampled_from(paths), value=st.sampled_from(HOSTILE))
