@@ -136,9 +136,9 @@ def run_cli(monkeypatch, *args) -> int:
     return 0
 
 
-def test_cli_prints_the_table_and_writes_the_png_once(sweep, monkeypatch, capsys):
+def test_cli_prints_each_run_and_writes_the_png(sweep, monkeypatch, capsys):
     png = sweep / "compare_val_fid.png"
-    assert run_cli(monkeypatch, sweep) == 0
+    assert run_cli(monkeypatch, sweep, "--each-run") == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert "4 runs by best val/fid (min)" in lines[0]
@@ -147,18 +147,22 @@ def test_cli_prints_the_table_and_writes_the_png_once(sweep, monkeypatch, capsys
     assert [line.split()[0] for line in lines[3:7]] == ["1", "2", "0", "3"]
     assert lines[6].split()[3:7] == ["-"] * 4 and "<NA>" not in out  # the failed job's metrics
     assert f"wrote {png}" in lines[-1]
-    written = png.read_bytes()
-    assert written.startswith(PNG_MAGIC)
-
-    assert run_cli(monkeypatch, sweep) == 1  # a second call must not overwrite it
-    assert f"refusing to overwrite {png}" in capsys.readouterr().err
-    assert png.read_bytes() == written
+    assert png.read_bytes().startswith(PNG_MAGIC)
 
     other = sweep / "plots" / "fid.png"
     assert run_cli(monkeypatch, sweep, "--output", other) == 0
     assert other.read_bytes().startswith(PNG_MAGIC)
 
 
-def test_cli_exits_non_zero_naming_a_missing_path(tmp_path, monkeypatch, capsys):
-    assert run_cli(monkeypatch, tmp_path / "no_such_sweep") == 1
-    assert "no_such_sweep does not exist" in capsys.readouterr().err
+def test_cli_reports_a_missing_path_in_one_line_with_exit_code_2(tmp_path, monkeypatch, capsys):
+    assert run_cli(monkeypatch, tmp_path / "no_such_sweep") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flik-lab: error: ") and "no_such_sweep does not exist" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_cli_reports_a_bad_option_in_one_line_with_exit_code_2(sweep, monkeypatch, capsys):
+    assert run_cli(monkeypatch, sweep, "--mode", "best") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flik-lab: error: argument --mode: invalid choice: 'best'")
+    assert len(err.splitlines()) == 1

@@ -179,6 +179,27 @@ def metric_value(metrics: dict[str, float], metric: str) -> float:
     return metrics[metric]
 
 
+@contextmanager
+def trial_log(run_dir: Path) -> Iterator[None]:
+    """The trial's log lines also in `<run_dir>/train.log`, as `flik-lab train` keeps them: what the trial
+    did, and for `flik-lab compare` whether it finished or SIGTERM stopped it."""
+    root = logging.getLogger()
+    hydra_file = next((h for h in root.handlers if isinstance(h, logging.FileHandler)), None)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run_dir / "train.log")
+    handler.setFormatter(
+        hydra_file.formatter
+        if hydra_file is not None and hydra_file.formatter is not None
+        else logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    )
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
 def run_trial(study: optuna.Study, search: DictConfig, fixed: list[str], sweep_dir: Path) -> TrialState:
     """Ask for a trial, train it, tell its outcome; a failing run is recorded, not raised."""
     trial = study.ask()
@@ -188,7 +209,9 @@ def run_trial(study: optuna.Study, search: DictConfig, fixed: list[str], sweep_d
         params = [override(key, suggest(trial, key, spec)) for key, spec in search.params.items()]
         trial.set_user_attr("overrides", [*fixed, *params])
         cfg = compose_train([*fixed, *params, f"paths.output_dir={run_dir}"])
-        value = metric_value(train(cfg, extra_callbacks=[ReportToTrial(trial, search.metric)]), search.metric)
+        with trial_log(run_dir):
+            metrics = train(cfg, extra_callbacks=[ReportToTrial(trial, search.metric)])
+        value = metric_value(metrics, search.metric)
     except optuna.TrialPruned as pruned:
         finish_wandb(failed=False)
         log.info("trial %d pruned: %s", trial.number, pruned)
