@@ -459,3 +459,23 @@ def test_fuzz_every_part_of_a_checkpoint_for_every_command(command, ckpts, tmp_p
     mutate()
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak  # KiB on Linux
     assert grown < 2 * 2**20, f"peak memory grew by {grown / 2**20:.1f} GiB"
+
+
+@pytest.mark.parametrize("channels", [DELETE, "three", 2, 10**9])
+def test_stylize_refuses_a_crafted_image_format(channels, ckpts, tmp_path):
+    ckpt = torch.load(ckpts["cyclegan"], weights_only=True)
+    _mutated_in_place = _mutated(ckpt, ("UnpairedImageDataModule", "channels"), channels)
+    path = _save(_mutated_in_place, tmp_path / "crafted.ckpt")
+    with pytest.raises(
+        ValueError, match=r"UnpairedImageDataModule state: channels = .*expected 1 \(grey\) or 3"
+    ):
+        _stylize(tmp_path, path, ckpts)
+
+
+@pytest.mark.parametrize("max_length", ["sixty-four", [64], 0])
+def test_translate_refuses_a_crafted_stored_data_config(max_length, ckpts, tmp_path):
+    ckpt = torch.load(ckpts["translation"], weights_only=True)
+    ckpt["flik_lab"]["data"]["max_length"] = max_length
+    path = _save(ckpt, tmp_path / "crafted.ckpt")
+    with pytest.raises(ValueError, match=f"ckpt_path={path}: .*max_length"):
+        _translate(tmp_path, path, ckpts)

@@ -48,6 +48,8 @@ class LoadedTranslator:
         check_vocabulary_fits(self.target_tokenizer.get_vocab_size(), network.target_vocab_size, ckpt.source)
         self.model.target_vocab_size = self.target_tokenizer.get_vocab_size()
         self.max_length = ckpt.data_config(cfg.trusted_targets).max_length
+        if self.max_length < 1:
+            raise InputError(f"{ckpt.source}: stored data.max_length={self.max_length}: expected 1 or more")
         hp = self.model.hparams
         self.beam_size = hp.beam_size if cfg.beam_size is None else cfg.beam_size
         if self.beam_size < 1:
