@@ -3,7 +3,6 @@ re-runs, and the table a sweep ends with; fake run folders in the layouts `train
 
 import math
 import os
-import sys
 from pathlib import Path
 
 import optuna
@@ -12,10 +11,9 @@ import yaml
 from optuna.trial import TrialState
 from PIL import Image
 
-from flik_lab import cli
 from flik_lab.commands.compare import compare_runs, compare_table, group_table, load_runs, metric_table
 
-from .test_compare import PNG_MAGIC, write_run
+from .test_compare import PNG_MAGIC, run_cli, write_run
 
 TRACEBACK = """Traceback (most recent call last):
   File "src/flik_lab/training.py", line 80, in train
@@ -28,15 +26,6 @@ LOG_SIGTERM = (
     "global step 10; checkpoint of this step: checkpoints/last.ckpt (resume with ckpt_path=...)\n"
 )
 LOG_FINISHED = "[2024-05-01 12:01:00,000][flik_lab.training][INFO] - flik-lab: run finished in 60.0 s: x\n"
-
-
-def run_cli(monkeypatch, *args) -> int:
-    monkeypatch.setattr(sys, "argv", ["flik-lab", "compare", *map(str, args)])
-    try:
-        cli.main()
-    except SystemExit as err:
-        return err.code
-    return 0
 
 
 def write_trial(study: Path, number: int, fids: list[float] | None, log: str | None = None) -> Path:
