@@ -18,7 +18,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
 
-from flik_lab.cli import COMMANDS
+from flik_lab.cli import COMMANDS, typed_text
 from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.config_schema import validate_config
 
@@ -51,6 +51,8 @@ def _split(command: str) -> tuple[str, list[str], list[str]]:
     words = shlex.split(command.removesuffix(')"').split("$(")[-1])[1:]
     name = " ".join(words[:2]) if " ".join(words[:2]) in COMMANDS else words[0]
     args = words[len(name.split()) :]
+    if name == "translate":  # the sentence as typed becomes `text=`, as the console script does it
+        args = typed_text(args)
     dashes = args.index("--") if "--" in args else len(args)
     module = COMMANDS[name][0]
     return module.rsplit(".", 1)[1], [a for a in args[:dashes] if a != "-m"], args[dashes + 1 :]

@@ -37,8 +37,8 @@ def test_a_missing_input_file_is_named(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ([], "exactly one of text="),
-        (["text=elf", "input=x.txt"], "exactly one of text="),
+        ([], "give exactly one of a sentence"),
+        (["text=elf", "input=x.txt"], "give exactly one of a sentence"),
         (["text=' '"], "text is empty"),
     ],
 )

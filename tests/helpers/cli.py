@@ -12,12 +12,13 @@ def _command(args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
 
 
 def run_flik_lab(
-    cwd: Path, *args: str, timeout: float = 400, env: dict[str, str] | None = None
+    cwd: Path, *args: str, timeout: float = 400, env: dict[str, str] | None = None, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    """`flik-lab <args>` run to its end in `cwd` (with `env` added); stdout and stderr captured as text."""
+    """`flik-lab <args>` run to its end in `cwd` (with `env` added, `input` on its stdin); stdout and stderr
+    captured as text."""
     cmd, base = _command(args)
     env = {**base, **(env or {})}
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, input=input, timeout=timeout)
 
 
 def start_flik_lab(cwd: Path, *args: str, new_session: bool = False) -> subprocess.Popen:

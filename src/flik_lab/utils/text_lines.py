@@ -6,10 +6,12 @@ from pathlib import Path
 from flik_lab.utils.errors import InputError
 
 
-def utf8_lines(path: Path, key: str) -> Iterator[tuple[int, str]]:
-    """`(line number, text)` of each line of a UTF-8 file: LF, CRLF or CR-only endings, a leading byte-order
-    mark dropped; a byte that is not UTF-8 is an `InputError` naming `key`, the file, line and column."""
-    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):  # bytes: only \n, \r, \r\n
+def utf8_lines(path: Path, key: str, data: bytes | None = None) -> Iterator[tuple[int, str]]:
+    """`(line number, text)` of each line of a UTF-8 file (or of `data` read elsewhere, e.g. stdin, named
+    `path`): LF, CRLF or CR-only endings, a leading byte-order mark dropped; a byte that is not UTF-8 is an
+    `InputError` naming `key`, the file, line and column."""
+    data = path.read_bytes() if data is None else data
+    for number, raw in enumerate(data.splitlines(), start=1):  # bytes: only \n, \r, \r\n
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -78,6 +78,7 @@ class TranslateSchema(CheckpointRunSchema):
     input: Optional[str] = None
     output: str = "translations.txt"
     heatmap: str = "cross_attention.png"
+    references: Optional[str] = None
     beam_size: Optional[int] = None
     nbest: Optional[int] = None
     length_penalty: Optional[float] = None
