@@ -18,7 +18,8 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
 
-from flik_lab.cli import COMMANDS, typed_text
+from flik_lab.cli import COMMANDS
+from flik_lab.commands.typed_text import typed_text
 from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.config_schema import validate_config
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flik_lab.cli import hydra_quoted, typed_text
 from flik_lab.commands.translate import LoadedTranslator, scores, translate
+from flik_lab.commands.typed_text import hydra_quoted, typed_text
 
 from .helpers.cli import run_flik_lab
 from .helpers.config import compose_config

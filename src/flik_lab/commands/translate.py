@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from flik_lab.callbacks.cross_attention_heatmaps import pad_rows
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
+from flik_lab.commands.typed_text import typed_text
 from flik_lab.data.parallel.tokenizer import UNK, UNK_ID, decode, tokenizers_from_state, tokens
 from flik_lab.data.translation import TranslationDataModule
 from flik_lab.models.seq2seq.decoding import Hypothesis
@@ -217,8 +218,6 @@ def run(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    from flik_lab.cli import typed_text
-
     sys.argv = [sys.argv[0], *typed_text(sys.argv[1:])]
     run_command("translate", run)
 
