@@ -17,6 +17,7 @@ from flik_lab.training import train
 from .helpers.cli import run_flik_lab
 from .helpers.config import compose_config
 from .helpers.text import small_lstm, write_reviews
+from .helpers.translation import TINY_TRANSLATION
 
 pytestmark = pytest.mark.slow
 
@@ -94,21 +95,6 @@ def test_nan_weights_never_overwrite_a_good_checkpoint(text_run, tmp_path):
     with pytest.raises(DivergedWeightsError, match="embedding.weight"):
         train(compose_config("train", tmp_path, [*text_run, *resume]), extra_callbacks=[PoisonWeights()])
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "checkpoints").iterdir())} == before
-
-
-# numbers up to 60, a translator of width 8: a few seconds
-TINY_TRANSLATION = [
-    "experiment=translate_numbers_rnn",
-    "data.max_number=60",
-    "data.val_size=8",
-    "data.test_size=8",
-    "data.batch_size=8",
-    "model.network.embed_dim=8",
-    "model.network.hidden_size=8",
-    "debug=tiny",
-    "trainer.limit_train_batches=1",
-    "test=false",
-]
 
 
 @pytest.mark.multiprocess

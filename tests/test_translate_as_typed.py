@@ -14,22 +14,9 @@ from flik_lab.commands.typed_text import hydra_quoted, typed_text
 
 from .helpers.cli import run_flik_lab
 from .helpers.config import compose_config
+from .helpers.translation import TINY_TRANSLATION as SHARED_TINY
 
-# numbers up to 60, a translator of width 8 trained on one batch: its answers are wrong, the command's are not
-TINY_TRANSLATION = [
-    "experiment=translate_numbers_rnn",
-    "data.max_number=60",
-    "data.val_size=8",
-    "data.test_size=8",
-    "data.batch_size=8",
-    "model.network.embed_dim=8",
-    "model.network.hidden_size=8",
-    "model.beam_size=2",
-    "debug=tiny",
-    "trainer.limit_train_batches=1",
-    "test=false",
-    "seed=0",
-]
+TINY_TRANSLATION = [*SHARED_TINY, "model.beam_size=2", "seed=0"]
 
 
 @pytest.fixture(scope="module")

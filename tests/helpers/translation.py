@@ -59,3 +59,18 @@ def hub_dataset(layout: str = "translation", splits: tuple[str, ...] = ("train",
             for name, pairs in parts.items()
         }
     return datasets.DatasetDict({name: datasets.Dataset.from_dict(data) for name, data in rows.items()})
+
+
+# numbers up to 60, a translator of width 8 trained on one batch: a few seconds
+TINY_TRANSLATION = [
+    "experiment=translate_numbers_rnn",
+    "data.max_number=60",
+    "data.val_size=8",
+    "data.test_size=8",
+    "data.batch_size=8",
+    "model.network.embed_dim=8",
+    "model.network.hidden_size=8",
+    "debug=tiny",
+    "trainer.limit_train_batches=1",
+    "test=false",
+]
