@@ -1,6 +1,7 @@
 """`flik-lab <command> [hydra overrides]`: one console script for every entry point."""
 
 import importlib
+import importlib.resources
 import os
 import sys
 
@@ -48,6 +49,14 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def config_options(group: str) -> list[str]:
+    """The public configs of a config group, by name."""
+    files = importlib.resources.files("flik_lab.conf") / group
+    return sorted(
+        f.name[:-5] for f in files.iterdir() if f.name.endswith(".yaml") and not f.name.startswith("_")
+    )
+
+
 def complete(args: list[str]) -> None:
     """Shell completion (`-sc query=bash|zsh`, what the script of `flik-lab train -sc install=bash` calls):
     command names first, then the chosen command's Hydra completion of its configs and keys."""
@@ -84,6 +93,14 @@ def main() -> None:
     sys.argv = [sys.argv[0]] + sys.argv[1 + words :]  # Hydra parses the overrides from sys.argv
     if command == "translate":
         sys.argv = [sys.argv[0], *typed_text(sys.argv[1:])]
+    if (
+        command == "tune"
+        and "--help" in sys.argv
+        and not any(a.startswith("hparams_search=") for a in sys.argv)
+    ):
+        searches = config_options("hparams_search")  # a required group: Hydra's help needs one to compose
+        print(f"flik-lab tune needs hparams_search=<{'|'.join(searches)}>; shown: {searches[0]}\n")
+        sys.argv.append(f"hparams_search={searches[0]}")
     if command == "compare":  # argparse, not Hydra
         importlib.import_module(module).main()
         return

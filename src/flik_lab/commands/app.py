@@ -11,8 +11,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
@@ -30,10 +33,13 @@ def run_command(
     anything is built, and the job's W&B run is finished, also when `body` raises. With `after_dashes`,
     the words after `--` on the command line are appended to that list key (tune's train overrides)."""
     register_schemas()
+    register_launchers()
     dashes = sys.argv.index("--") if after_dashes and "--" in sys.argv else len(sys.argv)
     sys.argv, extra = sys.argv[:dashes], sys.argv[dashes + 1 :]
+    wants_traceback = full_error()
 
     def task(cfg: DictConfig) -> None:
+        restore_full_error(wants_traceback)  # the job and the processes it starts see the user's setting
         if after_dashes:
             cfg[after_dashes].extend(extra)
         if cfg.extras.ignore_warnings:
@@ -51,7 +57,7 @@ def run_command(
                     body(cfg)
             except Exception as exc:
                 error = user_error(exc)
-                if HydraConfig.get().mode == RunMode.MULTIRUN or full_error():
+                if HydraConfig.get().mode == RunMode.MULTIRUN or wants_traceback:
                     raise  # a sweep records the failed job and goes on
                 if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
                     print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
@@ -64,11 +70,52 @@ def run_command(
                 sys.exit(USER_ERROR_EXIT_CODE)
 
     task.__module__ = f"flik_lab.commands.{config_name}"  # Hydra names the job after it (`hydra.job.name`)
-    hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what fails before the job (overrides, launcher)
+    try:
+        hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
+    except Exception as exc:
+        error = None if wants_traceback else before_job_error(exc)
+        if error is None:
+            raise
+        print(f"flik-lab: error: {error}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT_CODE)
+    finally:
+        restore_full_error(wants_traceback)
+
+
+def register_launchers() -> None:
+    """flik-lab's Hydra launchers; Hydra's own plugin scan misses them in an editable install."""
+    try:
+        from hydra_plugins.flik_lab_launchers.checked_slurm import CheckedSlurmLauncher
+    except ImportError:  # without the `slurm` extra, `hydra/launcher=slurm` names it
+        return
+    Plugins.instance().register(CheckedSlurmLauncher)
 
 
 def full_error() -> bool:
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def restore_full_error(wanted: bool) -> None:
+    if not wanted:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+def before_job_error(exc: BaseException) -> str | None:
+    """The one line for a user error Hydra raised before any job ran (an override, a config group, a
+    launcher's precondition), or None for a bug."""
+    if isinstance(exc, MissingConfigException) and exc.options is not None:
+        public = [option for option in exc.options if not option.startswith("_")]
+        return f"{str(exc).splitlines()[0]}; expected one of: {', '.join(public)}"
+    if isinstance(exc, OverrideParseException):
+        return f"cannot parse the override {exc.override!r}: {one_line(exc)}"
+    if isinstance(exc, HydraException):
+        first, *rest = one_line(exc).split("; ")
+        if isinstance(exc.__cause__, OmegaConfBaseException):
+            first = f"{first.rstrip('.')}: {one_line(exc.__cause__)}"
+        return "; ".join([first, *rest])
+    error = user_error(exc)
+    return None if error is None else one_line(error)
 
 
 def written_by_a_run(run_dir: Path) -> bool:

@@ -4,7 +4,6 @@ import json
 import logging
 from pathlib import Path
 
-import hydra
 import lightning as L
 from hydra.utils import get_object
 from omegaconf import DictConfig
@@ -12,7 +11,7 @@ from omegaconf import DictConfig
 from flik_lab.commands.app import run_command
 from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.config_schema import check_data_fits
-from flik_lab.utils.instantiate import instantiate_group
+from flik_lab.utils.instantiate import instantiate_group, instantiate_node
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +29,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         data_cfg = cfg.data
         check_data_fits(get_object(model_cfg._target_), get_object(data_cfg._target_), "data")
     model = ckpt.model(cfg.trusted_targets)
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(data_cfg)
+    datamodule: L.LightningDataModule = instantiate_node(data_cfg, "data")
     loggers = instantiate_group(cfg.logger)
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers, callbacks=callbacks)
+    trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", logger=loggers, callbacks=callbacks)
     trainer.test(model, datamodule=datamodule)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     out = Path(cfg.paths.output_dir) / "metrics.json"

@@ -20,7 +20,13 @@ def user_error(exc: BaseException) -> BaseException | None:
     return exc if isinstance(exc, (InputError, *FILE_ERRORS)) else None
 
 
+# the lines OmegaConf appends to its messages: the key is already named in the message itself
+_OMEGACONF_DETAIL = ("full_key:", "object_type=", "reference_type=")
+
+
 def one_line(exc: BaseException) -> str:
-    """`exc`'s message on one line (a multi-line message joined with "; ")."""
+    """`exc`'s message on one line (a multi-line message joined with "; ", without OmegaConf's detail
+    lines)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(_OMEGACONF_DETAIL)]
     return "; ".join(lines) or type(exc).__name__

@@ -4,6 +4,7 @@ from typing import Any
 
 import hydra
 from hydra.errors import InstantiationException
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig
 
 from flik_lab.utils.arguments import ArgumentError
@@ -12,13 +13,15 @@ from flik_lab.utils.config_schema import ConfigError
 
 def instantiate_node(node: DictConfig, key: str, **kwargs: Any) -> Any:
     """`hydra.utils.instantiate(node)`; an `ArgumentError` inside it becomes a `ConfigError` naming
-    `key.argument`."""
+    `key.argument`, and Lightning's refusal of a setting (`trainer=gpu` without a GPU) one naming `key`."""
     try:
         return hydra.utils.instantiate(node, **kwargs)
     except InstantiationException as exc:
         cause = exc.__cause__
         if isinstance(cause, ArgumentError):
             raise ConfigError(f"invalid config value '{key}.{cause.argument}': {cause}") from cause
+        if isinstance(cause, MisconfigurationException):
+            raise ConfigError(f"invalid config '{key}' ({node._target_}): {cause}") from cause
         raise
 
 
