@@ -47,10 +47,12 @@ format: install
 bench: install
 	$(BIN)/python bench/gan_throughput.py
 
-# interpolation grid + GIF and "7 - 1 + 0" on the newest `make train` checkpoint
+# interpolation grid + GIF and "7 - 1 + 0" on the newest GAN run's last checkpoint (runs are named by start time)
 latent-demo: install
-	@ckpt=$$(ls -t outputs/train/runs/*/checkpoints/last.ckpt 2>/dev/null | head -1); \
-	test -n "$$ckpt" || { echo "no checkpoint under outputs/train/runs: run make train first"; exit 1; }; \
+	@ckpt=$$(for run in $$(ls -d outputs/train/runs/*/ 2>/dev/null | sort -r); do \
+	  grep -qs "_target_: flik_lab.models.gan.GAN$$" $${run}config.yaml && test -f $${run}checkpoints/last.ckpt \
+	  && { echo $${run}checkpoints/last.ckpt; break; }; done); \
+	test -n "$$ckpt" || { echo "no GAN run with a checkpoint under outputs/train/runs: run make train first"; exit 1; }; \
 	$(BIN)/flik-lab latent interpolate ckpt_path=$$ckpt pairs=6 steps=10 && \
 	$(BIN)/flik-lab latent arithmetic ckpt_path=$$ckpt expr="7 - 1 + 0"
 

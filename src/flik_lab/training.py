@@ -23,6 +23,7 @@ from flik_lab.utils.ddp_relaunch import end_other_ranks
 from flik_lab.utils.instantiate import instantiate_group, instantiate_node
 from flik_lab.utils.resume import resume_path
 from flik_lab.utils.resume_gate import gate_checkpoints
+from flik_lab.utils.stored_config import targets_to_trust
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        tested = best_checkpoint(trainer) if cfg.test else None
         if cfg.test:  # the best checkpoint; the current weights when none was written (fast_dev_run)
-            trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint(trainer), weights_only=True)
+            trainer.test(model, datamodule=datamodule, ckpt_path=tested, weights_only=True)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
         failed = False
     except SIGTERMException as exc:  # a SystemExit with code 0: the run would look finished
@@ -90,5 +92,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         end_other_ranks(trainer, failed)  # a sweep goes on with the next job, also after a failed one
     if trainer.is_global_zero:
         hparams_with_best(trainer, resolved)
-        log.info("%s", run_summary(trainer, output_dir, metrics, time.perf_counter() - started))
+        trust = targets_to_trust(resolved["model"], resolved["data"])
+        seconds = time.perf_counter() - started
+        log.info("%s", run_summary(trainer, output_dir, metrics, seconds, tested, trust))
     return metrics

@@ -37,6 +37,12 @@ def known_targets() -> frozenset[str]:
     return frozenset(target for tree in trees for target in _targets(tree))
 
 
+def targets_to_trust(*configs: Any) -> list[str]:
+    """The `_target_`s of resolved model/data configs that a checkpoint command refuses unless named in
+    `trusted_targets=[...]`: the classes flik-lab does not ship."""
+    return sorted({target for config in configs for target in _targets(config)} - known_targets())
+
+
 def _targets(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         if isinstance(node.get("_target_"), str):
