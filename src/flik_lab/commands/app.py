@@ -14,13 +14,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
 from flik_lab.utils.finish import finished_runs
+from flik_lab.utils.job_logging import lightning_logs_through_hydra
 from flik_lab.utils.quiet_warnings import ignore_known_warnings
 from flik_lab.utils.sweep_sigterm import job_body, received
 from flik_lab.utils.train_schema import register_schemas
@@ -53,6 +54,7 @@ def run_command(
                 return
             try:
                 validate_config(cfg)
+                lightning_logs_through_hydra()
                 with finished_runs():
                     body(cfg)
             except Exception as exc:
@@ -120,7 +122,9 @@ def before_job_error(exc: BaseException) -> str | None:
 
 def written_by_a_run(run_dir: Path) -> bool:
     """Whether `run_dir` holds more than what Hydra writes when a job starts (`.hydra/`, the job's log)."""
-    hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log", f"{run_dir.name}.log", "train.log"}
+    hydra = HydraConfig.get()
+    log_file = OmegaConf.select(hydra, "job_logging.handlers.file.filename", default="")
+    hydra_files = {".hydra", f"{hydra.job.name}.log", Path(str(log_file)).name, "train.log"}
     return run_dir.is_dir() and not {p.name for p in run_dir.iterdir()} <= hydra_files
 
 
@@ -139,11 +143,6 @@ def lazy_body(module: str) -> Callable[[DictConfig], object]:
         return importlib.import_module(module).run(cfg)
 
     return body
-
-
-def in_run_dir(cfg: DictConfig, path: str) -> Path:
-    """`path` itself when absolute, else inside the run's directory."""
-    return Path(path) if Path(path).is_absolute() else Path(cfg.paths.output_dir) / path
 
 
 def print_written(paths: Iterable[Path]) -> None:
