@@ -9,7 +9,9 @@ from PIL import Image
 
 from flik_lab.commands.eval import evaluate
 from flik_lab.commands.sample import sample
+from flik_lab.images import unit_grid
 from flik_lab.training import train
+from flik_lab.utils.errors import InputError
 
 from .helpers.cli import run_flik_lab
 from .helpers.config import compose_config
@@ -53,16 +55,27 @@ def test_eval_reports_test_fid(trained_gan, tmp_path):
 
 def test_sample_png_and_npz(trained_gan, tmp_path):
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
-    cfg = compose_config("sample", tmp_path, [f"ckpt_path={ckpt}", "num_samples=10", "output=s.npz"])
+    overrides = [f"ckpt_path={ckpt}", "num_samples=10"]
+    cfg = compose_config("sample", tmp_path / "run", [*overrides, f"output={tmp_path / 's.npz'}"])
     sample(cfg)
     array = np.load(tmp_path / "s.npz")["samples"]
     assert array.shape == (10, 1, 28, 28) and array.dtype == np.uint8
-    assert Image.open(tmp_path / "s.png").size[0] > 28
+    assert Image.open(tmp_path / "s.png").size == (4 * 30 + 2, 3 * 30 + 2)  # about square: 4 a row
     again = tmp_path / "again"
-    sample(compose_config("sample", again, [f"ckpt_path={ckpt}", "num_samples=10", "output=s.npz"]))
-    assert np.array_equal(np.load(again / "s.npz")["samples"], array)  # seeded
+    sample(compose_config("sample", again, overrides))  # by default into the run directory
+    assert torch.equal(torch.load(again / "samples.latents.pt"), torch.load(tmp_path / "s.latents.pt"))
     with pytest.raises(FileExistsError, match="s.npz"):
         sample(cfg)  # never overwrites
+    with pytest.raises(InputError, match="nrow=0"):
+        sample(compose_config("sample", tmp_path / "bad", [*overrides, "nrow=0"]))
+
+
+@pytest.mark.parametrize(
+    ("count", "nrow", "size"), [(5000, None, (71 * 3 + 2, 71 * 3 + 2)), (10, 5, (17, 8))]
+)
+def test_grid_shape_follows_the_count_unless_nrow_is_given(count, nrow, size):
+    grid = unit_grid(torch.zeros(count, 1, 1, 1), nrow)  # 1 px images, 2 px apart
+    assert (grid.shape[2], grid.shape[1]) == size
 
 
 def test_eval_rejects_missing_and_foreign_checkpoints(tmp_path):
@@ -109,13 +122,15 @@ def test_wandb_offline_run_leaves_its_files(tmp_path):
 
 
 @pytest.mark.multiprocess
-def test_console_script_sample(trained_gan, tmp_path):
+def test_console_script_sample_writes_a_relative_output_where_it_runs(trained_gan, tmp_path):
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
-    out = tmp_path / "cli.png"
-    args = [f"ckpt_path={ckpt}", f"output={out}", "num_samples=4", f"paths.log_dir={tmp_path}"]
+    logs = tmp_path / "logs"
+    args = [f"ckpt_path={ckpt}", "output=mine/cli.npz", "num_samples=5", "nrow=5", f"paths.log_dir={logs}"]
     result = run_flik_lab(tmp_path, "sample", *args, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert out.is_file() and str(out) in result.stdout
+    assert (tmp_path / "mine" / "cli.npz").is_file() and "wrote mine/cli.npz" in result.stdout
+    assert Image.open(tmp_path / "mine" / "cli.png").size == (5 * 30 + 2, 30 + 2)
+    assert not list(logs.rglob("cli.*"))  # the run directory holds only Hydra's files
 
 
 def test_failed_job_finishes_its_wandb_run(tmp_path):

@@ -34,8 +34,10 @@ def to_unit_interval(images: torch.Tensor) -> torch.Tensor:
     return ((images.float().cpu() + 1) / 2).clamp(0, 1)
 
 
-def unit_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    """`(N, C, H, W)` images in [-1, 1] -> one `(3, H', W')` grid in [0, 1], `nrow` images a row."""
+def unit_grid(images: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
+    """`(N, C, H, W)` images in [-1, 1] -> one `(3, H', W')` grid in [0, 1], `nrow` images a row (None:
+    about square, `ceil(sqrt(N))`)."""
+    nrow = nrow or math.ceil(math.sqrt(len(images)))
     return make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
 
 

@@ -1,11 +1,12 @@
 """`flik-lab explain ckpt_path=... text="..."`: a text classifier's prediction and each token's weight."""
 
 import logging
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 from omegaconf import DictConfig
 
-from flik_lab.commands.app import in_run_dir, refuse_to_overwrite, run_command
+from flik_lab.commands.app import refuse_to_overwrite, run_command
 from flik_lab.data.imdb import IMDBDataModule
 from flik_lab.data.text.tokenizer import encode, tokenizer_from_state
 from flik_lab.models.text_classifier import TextClassifier
@@ -21,7 +22,7 @@ def explain(cfg: DictConfig) -> Explained:
     """Predict `cfg.text`, print the tokens with their weights and write the heatmap PNG."""
     if not cfg.text.strip():
         raise InputError('text is empty; expected a review, e.g. text="A wonderful film."')
-    output = in_run_dir(cfg, cfg.output)
+    output = Path(cfg.output).expanduser()
     refuse_to_overwrite(output, hint="choose another output=")
     ckpt = read_checkpoint(cfg.ckpt_path)
     model = ckpt.model(cfg.trusted_targets, TextClassifier)

@@ -8,7 +8,7 @@ import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
-from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
+from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.images import to_uint8, unit_grid
 from flik_lab.latent.gan_checkpoint import load_gan
 from flik_lab.utils.errors import InputError
@@ -21,7 +21,9 @@ def sample(cfg: DictConfig) -> list[Path]:
     raw uint8 array; returns the paths."""
     if cfg.num_samples < 1:
         raise InputError(f"num_samples must be at least 1, got {cfg.num_samples}")
-    output = in_run_dir(cfg, cfg.output)
+    if cfg.nrow is not None and cfg.nrow < 1:
+        raise InputError(f"nrow={cfg.nrow}: expected images a row (1 or more), or null for a square grid")
+    output = Path(cfg.output).expanduser()
     if output.suffix not in (".png", ".npz"):
         raise InputError(f"output={cfg.output} must end in .png or .npz")
     latents_file = output.with_suffix(".latents.pt")  # reusable by `flik-lab latent interpolate latents=`

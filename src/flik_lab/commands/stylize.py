@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from torchvision.transforms import functional as TF
 from torchvision.utils import save_image
 
-from flik_lab.commands.app import in_run_dir, print_written, refuse_to_overwrite, run_command
+from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.data.unpaired import UnpairedImageDataModule
 from flik_lab.images import read_image, to_unit_interval, unit_grid
 from flik_lab.models.cyclegan import CycleGAN
@@ -44,7 +44,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
     if cfg.batch_size < 1:
         raise InputError(f"batch_size={cfg.batch_size}: expected a positive integer")
     files = input_images(Path(cfg.input).expanduser())
-    output, grid = in_run_dir(cfg, cfg.output), in_run_dir(cfg, cfg.grid)
+    output, grid = Path(cfg.output).expanduser(), Path(cfg.grid).expanduser()
     targets = [output / f"{file.stem}.png" for file in files]
     if len({t.name for t in targets}) < len(targets):
         raise InputError(f"input={cfg.input} holds images whose names differ only by suffix")

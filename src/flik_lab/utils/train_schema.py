@@ -61,7 +61,7 @@ class EvalSchema(CheckpointRunSchema):
 @dataclass
 class SampleSchema(CheckpointRunSchema):
     num_samples: int = 64
-    nrow: int = 8
+    nrow: Optional[int] = None
     output: str = "samples.png"
 
 
