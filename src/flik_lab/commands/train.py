@@ -10,6 +10,7 @@ from flik_lab.commands.app import run_command
 from flik_lab.training import train
 from flik_lab.utils.config_tree import config_tree
 from flik_lab.utils.ddp_relaunch import relaunch_ranks_as_this_job
+from flik_lab.utils.job_logging import FILE_ONLY, log_file
 
 log = logging.getLogger(__name__)
 MODULE = "flik_lab.commands.train"  # what DDP ranks > 0 run: `python -m MODULE <this job's overrides>`
@@ -31,7 +32,9 @@ def train_and_report(cfg: DictConfig) -> None:
 def run(cfg: DictConfig) -> None:
     relaunch_ranks_as_this_job(MODULE)  # Lightning's script launcher would re-run the whole sweep
     if rank_zero_only.rank == 0:
-        log.info("resolved config:\n%s", config_tree(cfg))  # the console and train.log
+        logging.getLogger(FILE_ONLY).info("resolved config:\n%s", config_tree(cfg))
+        if log_file() is not None:
+            log.info("resolved config: its tree is in %s", log_file())
     train_and_report(cfg)
 
 

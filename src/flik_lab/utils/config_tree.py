@@ -1,4 +1,4 @@
-"""The resolved config as a tree, for the console and the run's log at the start of a run."""
+"""The resolved config as a tree, for the run's log file at the start of a run."""
 
 import io
 

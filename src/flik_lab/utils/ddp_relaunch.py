@@ -33,6 +33,7 @@ def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
         "hydra.output_subdir=null",  # .hydra/ is rank 0's
         f"hydra.job.name={hydra_cfg.job.name}_rank{local_rank}",
         f'hydra.job_logging.handlers.file.filename="{out}/rank{local_rank}.log"',
+        "hydra.job_logging.root.handlers=[file]",  # the console shows rank 0's lines only
     ]
     return command, hydra_cfg.runtime.cwd
 
