@@ -41,16 +41,19 @@ def test_local_settings_apply_to_every_command(command, tmp_path):
 
 
 @pytest.mark.parametrize("debug", ["fdr", "limit", "overfit", "profiler", "tiny"])
-def test_debug_runs_live_apart_from_real_ones(debug):
+def test_debug_runs_live_apart_from_real_ones_in_the_same_layout(debug):
     from hydra import compose, initialize_config_module
 
     from flik_lab.utils.conf import CONF_MODULE
 
-    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
-        cfg = compose("train", overrides=[f"debug={debug}"], return_hydra_config=True)
-    assert "/train/debug/" in cfg.hydra.run.dir and "/train/debug/multiruns/" in cfg.hydra.sweep.dir
-    with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
-        assert "/train/runs/" in compose("train", return_hydra_config=True).hydra.run.dir
+    def dirs(overrides: list[str]) -> tuple[str, str]:
+        """The run and sweep folders below `paths.log_dir`, without the time."""
+        with initialize_config_module(version_base="1.3", config_module=CONF_MODULE):
+            cfg = compose("train", overrides=["paths.log_dir=logs", *overrides], return_hydra_config=True)
+        return cfg.hydra.run.dir.rsplit("/", 1)[0], cfg.hydra.sweep.dir.rsplit("/", 1)[0]
+
+    assert dirs([]) == ("logs/train/runs", "logs/train/multiruns")
+    assert dirs([f"debug={debug}"]) == ("logs/train/debug/runs", "logs/train/debug/multiruns")
 
 
 def test_debug_limit_works_on_a_split_of_one_batch(tmp_path):

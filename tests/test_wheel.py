@@ -79,6 +79,6 @@ def test_wheel_installed_outside_the_checkout_trains(tmp_path):
     command = [env_dir / "bin" / "flik-lab", "train", "debug=fdr"]
     result = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    (run,) = (elsewhere / "outputs" / "train" / "debug").iterdir()  # debug runs live apart
+    (run,) = (elsewhere / "outputs" / "train" / "debug" / "runs").iterdir()  # debug runs live apart
     assert f"run written to {run}" in result.stdout
     assert (run / "config.yaml").is_file() and "test/fid" in result.stdout  # fdr: one batch, no logs
