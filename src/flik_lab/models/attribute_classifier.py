@@ -76,12 +76,14 @@ class AttributeClassifier(L.LightningModule):
     def validation_step(self, batch, batch_idx: int) -> None:
         loss, logits = self._loss(batch)
         self.val_acc(logits, batch[1])
-        self.log_dict({"val/loss": loss, "val/acc": self.val_acc}, prog_bar=True)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True)  # the mean over every rank's batches
+        self.log("val/acc", self.val_acc, prog_bar=True)
 
     def test_step(self, batch, batch_idx: int) -> None:
         loss, logits = self._loss(batch)
         self.test_acc(logits, batch[1])
-        self.log_dict({"test/loss": loss, "test/acc": self.test_acc})
+        self.log("test/loss", loss, sync_dist=True)  # the mean over every rank's batches
+        self.log("test/acc", self.test_acc)
 
     def configure_optimizers(self):
         return single_optimizer(self, self.optimizer, self.scheduler, default=torch.optim.Adam)

@@ -13,6 +13,12 @@ KNOWN = (
     # resuming in the same run directory, or into a new one, is what `ckpt_path=` is for
     r"Checkpoint directory .* exists and is not empty",
     r"The dirpath has changed from",
+    # every epoch-level value flik-lab logs is synchronised across DDP ranks already: computed by a
+    # torchmetrics metric (its compute() gathers all ranks' states) or logged with sync_dist=True
+    r"It is recommended to use `self.log\('.*', \.\.\., sync_dist=True\)` when logging on epoch level",
+    # DDP on a CPU: a convolution over one channel (digits) returns its weight's gradient with another stride
+    # on that size-1 dimension; DDP copies it into its bucket all the same, no slower
+    r"Grad strides do not match bucket view strides",
 )
 
 
