@@ -20,6 +20,7 @@ SPLITS = ("train", "test")
 HF_NAME = "stanfordnlp/imdb"
 PARQUET_DIR = "imdb"  # <data_dir>/imdb/plain_text/*.parquet: the hub repository's layout
 ACLIMDB_DIR = "aclImdb"
+ACLIMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _NAME = re.compile(r"(\d+)_(\d+)", re.ASCII)
 
@@ -39,8 +40,8 @@ def offline_hint(data_dir: Path) -> str:
     return (
         f"data.source=parquet reads the hub files {files['train']} and {files['test']} "
         f"(`hf download {HF_NAME} --repo-type dataset --local-dir {data_dir / PARQUET_DIR}` on a machine "
-        f"with network); data.source=aclimdb reads the original aclImdb_v1.tar.gz extracted to "
-        f"{data_dir / ACLIMDB_DIR}/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt"
+        f"with network); data.source=aclimdb reads the original {ACLIMDB_URL} extracted to "
+        f"{data_dir / ACLIMDB_DIR}/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt (`tar -xzf` in {data_dir})"
     )
 
 
@@ -155,7 +156,9 @@ def _read_text(path: Path) -> tuple[str, bool]:
 def load_aclimdb(data_dir: Path) -> dict[str, Reviews]:
     """The original `aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt` files, in (label, id) order."""
     root = data_dir / ACLIMDB_DIR
-    layout = f"expected the extracted aclImdb_v1.tar.gz: {root}/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt"
+    layout = (
+        f"expected {ACLIMDB_URL} extracted in {data_dir}: {root}/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt"
+    )
     splits, not_utf8 = {}, 0
     for split in SPLITS:
         reviews = []
