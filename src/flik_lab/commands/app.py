@@ -17,6 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from flik_lab.utils.checkpoint_file import check_checkpoint_files
 from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
@@ -54,6 +55,7 @@ def run_command(
                 return
             try:
                 validate_config(cfg)
+                check_checkpoint_files(cfg)
                 lightning_logs_through_hydra()
                 with finished_runs():
                     body(cfg)

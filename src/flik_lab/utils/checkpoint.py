@@ -21,6 +21,7 @@ import torch
 from hydra.utils import get_object
 from omegaconf import DictConfig
 
+from flik_lab.utils.checkpoint_file import checkpoint_file
 from flik_lab.utils.config_schema import check_data_fits
 from flik_lab.utils.errors import InputError
 from flik_lab.utils.stored_config import stored_config
@@ -41,9 +42,7 @@ class CheckpointError(InputError):
 
 def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> "Checkpoint":
     """The checked checkpoint at `path`; `key` is the command-line key that named it, for errors."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{key}={path} does not exist; expected a .ckpt written by `flik-lab train`")
+    path = checkpoint_file(path, key)
     stat = path.stat()
     try:
         raw = _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)

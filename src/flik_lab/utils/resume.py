@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 from flik_lab.utils.checkpoint import read_checkpoint
+from flik_lab.utils.checkpoint_file import LAST
 from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
-LAST = "last"
 PARTIAL = re.compile(r"\..+\.(\d+)\.tmp")  # AtomicCheckpointIO's file of process <pid>, before its rename
 
 
