@@ -3,7 +3,7 @@
 import lightning as L
 import pandas as pd
 import torch
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from lightning.pytorch.strategies import DDPStrategy
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -14,6 +14,7 @@ from flik_lab.utils.lightning_internals import (
     logs_this_batch,
     reads_back_spawned_weights,
     set_received_sigterm,
+    without_anonymous_setting,
 )
 
 from .helpers.config import compose_config
@@ -96,3 +97,12 @@ def test_the_spawn_launcher_reads_back_its_weights_under_the_name_we_recognise()
     assert reads_back_spawned_weights(spawned, "/tmp/x/.temp.ckpt")
     assert not reads_back_spawned_weights(spawned, "/tmp/x/last.ckpt")
     assert not reads_back_spawned_weights(DDPStrategy(), "/tmp/x/.temp.ckpt")
+
+
+def test_wandb_init_gets_no_anonymous_setting(tmp_path):
+    # what wandb >= 0.19 warns of on every run
+    assert WandbLogger(offline=True, save_dir=tmp_path)._wandb_init["anonymous"] is None
+    logger = without_anonymous_setting(WandbLogger(offline=True, save_dir=tmp_path))
+    assert "anonymous" not in logger._wandb_init and logger._wandb_init["dir"] == str(tmp_path)
+    kept = without_anonymous_setting(WandbLogger(offline=True, save_dir=tmp_path, anonymous=True))
+    assert kept._wandb_init["anonymous"] == "allow"  # asked for: wandb's warning is the user's to see

@@ -8,6 +8,7 @@ re-runs for DDP ranks, and `loggers/csv.py` extends Lightning's CSV writer.
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
 
@@ -54,3 +55,11 @@ def reads_back_spawned_weights(strategy: L.pytorch.strategies.Strategy, path: ob
     (`_MultiProcessingLauncher._recover_results_in_main_process`: a bare state_dict named `.temp.ckpt`)."""
     launcher = strategy.launcher
     return isinstance(launcher, _MultiProcessingLauncher) and Path(str(path)).name == ".temp.ckpt"
+
+
+def without_anonymous_setting(logger: WandbLogger) -> WandbLogger:
+    """`logger`, no longer passing `anonymous=None` to `wandb.init`: wandb >= 0.19 warns on every run that the
+    setting has no effect, whatever its value."""
+    if logger._wandb_init.get("anonymous") is None:
+        logger._wandb_init.pop("anonymous", None)
+    return logger

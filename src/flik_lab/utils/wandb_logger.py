@@ -10,6 +10,7 @@ from hydra.types import RunMode
 from lightning.pytorch.loggers import WandbLogger
 
 from flik_lab.utils.checkpoint import read_checkpoint
+from flik_lab.utils.lightning_internals import without_anonymous_setting
 
 
 def wandb_reachable(timeout: float = 2.0) -> bool:
@@ -61,4 +62,4 @@ def wandb_logger(offline: bool | None = None, resume_from: str | None = None, **
     run_id = kwargs.get("id") or stored_run_id(resume_from)
     if run_id is not None:
         kwargs.update(id=run_id, resume="allow")
-    return WandbLogger(offline=offline, **kwargs)
+    return without_anonymous_setting(WandbLogger(offline=offline, **kwargs))
