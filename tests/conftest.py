@@ -20,12 +20,27 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 register_schemas()
 
 
+# module fixtures that train several runs: every test that uses one is slow
+SLOW_FIXTURES = {"ckpts"}
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Tests marked `gpu` are skipped where CUDA is not available."""
+    """Tests marked `gpu` are skipped where CUDA is not available; tests of slow fixtures are marked slow."""
     no_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(no_gpu)
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors on a shared 2-core machine: more threads only contend (up to 15x slower measured)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,7 @@ from flik_lab.models.image_pool import ImagePool
 from flik_lab.models.optimization import linear_decay
 from flik_lab.utils.arguments import ArgumentError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions on a shared 2-core machine: more threads only contend (15x slower measured)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64)])

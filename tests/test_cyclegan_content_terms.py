@@ -12,7 +12,9 @@ from flik_lab.models.cyclegan import shape_loss
 from flik_lab.models.semantic_consistency import LabelClassifier, fit_label_classifier, jitter
 from flik_lab.utils.arguments import ArgumentError
 
-from .test_cyclegan import BlobDomains, LabelledBlobs, fit, one_thread, tiny_cyclegan  # noqa: F401
+from .test_cyclegan import BlobDomains, LabelledBlobs, tiny_cyclegan
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_shape_loss_sees_the_layout_not_the_strokes():
