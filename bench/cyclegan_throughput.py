@@ -1,4 +1,4 @@
-"""CycleGAN training throughput (issue 13): flik-lab's `CycleGAN` under a Trainer against a plain loop.
+"""CycleGAN training throughput: flik-lab's `CycleGAN` under a Trainer against a plain loop.
 
 Per size preset (`digits`: conf/model/cyclegan_digits.yaml, 1x28x28; `rgb64`: conf/model/cyclegan.yaml,
 3x64x64), both loops train the same four networks (the same initial weights by seed) on the same fixed list of

@@ -1,4 +1,4 @@
-"""Translation throughput (issue 12): training target tokens/s against a plain loop, and decoding sentences/s.
+"""Translation throughput: training target tokens/s against a plain loop, and decoding sentences/s.
 
 On the offline numbers corpus (German number words -> English, `number_splits`, split by number):
 1. per network (`RNNSeq2Seq`, `TransformerSeq2Seq` at the conf/model defaults), flik-lab's `Translator`

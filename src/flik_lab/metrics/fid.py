@@ -26,6 +26,6 @@ def mnist_fid() -> FrechetInceptionDistance:
     """FID on 28x28 digits in [-1, 1], features from the shipped MNIST classifier, summed in float64.
 
     The classifier runs in float32: in float64 its convolutions took 3.4x as long (0.75 s of a two-minute
-    run's 3 s epoch) for FIDs equal to 8 significant digits (bench/RESULTS.md, issue 11).
+    run's 3 s epoch) for FIDs equal to 8 significant digits (bench/RESULTS.md).
     """
     return FiniteFID(feature=MNISTFeatures(), reset_real_features=True)

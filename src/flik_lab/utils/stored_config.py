@@ -16,7 +16,7 @@ from flik_lab.utils.config_schema import ConfigError, validate_config
 
 GROUPS = ("model", "data")  # config groups whose classes a checkpoint may name
 # a model's optimizer and schedule factories (`_partial_` nodes) only train: never built from a checkpoint;
-# so do the optimizer keys that checkpoints written before issue 9 hold (beta1, beta2, weight_decay)
+# so do the optimizer keys that older checkpoints hold (beta1, beta2, weight_decay)
 TRAINING_ONLY = ("optimizer", "optimizer_g", "optimizer_d", "scheduler", "beta1", "beta2", "weight_decay")
 # classes that moved: a checkpoint written before the move names the old path
 RENAMED = {"flik_lab.models.text.vanilla_rnn.RNNEncoder": "flik_lab.models.text.rnn.RNNEncoder"}
