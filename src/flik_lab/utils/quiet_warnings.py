@@ -22,13 +22,23 @@ KNOWN = (
 )
 
 
-class _NoAdvertisements(logging.Filter):
+QUIET_INFO = (
+    "Tip: For seamless cloud",  # Lightning's litlogger advertisement
+    "Trainer already configured with model summary callbacks",  # callbacks.model_summary, as configured
+)
+
+
+class _KnownInfo(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Tip: For seamless cloud" not in record.getMessage()  # Lightning's litlogger advertisement
+        message = record.getMessage()
+        return not any(text in message for text in QUIET_INFO)
+
+
+_KNOWN_INFO = _KnownInfo()  # one instance: a sweep's jobs add it once
 
 
 def ignore_known_warnings() -> None:
-    """Filter the warnings in `KNOWN` and Lightning's advertisement; every other warning still shows."""
+    """Filter the warnings in `KNOWN` and Lightning's lines in `QUIET_INFO`; other warnings still show."""
     for message in KNOWN:
         warnings.filterwarnings("ignore", message=message)
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisements())
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_KNOWN_INFO)
