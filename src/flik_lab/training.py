@@ -83,7 +83,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         tested = best_checkpoint(trainer) if cfg.test else None
         if cfg.test:  # the best checkpoint; the current weights when none was written (fast_dev_run)
-            trainer.test(model, datamodule=datamodule, ckpt_path=tested, weights_only=True)
+            # verbose=False: the run's summary lists the same metrics, without a table per run of a sweep
+            trainer.test(model, datamodule=datamodule, ckpt_path=tested, weights_only=True, verbose=False)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
         failed = False
     except SIGTERMException as exc:  # a SystemExit with code 0: the run would look finished

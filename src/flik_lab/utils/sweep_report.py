@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
+from hydra.utils import get_method
 from omegaconf import DictConfig
 
 from flik_lab.utils import sweep_sigterm
@@ -23,9 +24,11 @@ log = logging.getLogger(__name__)
 
 
 class SweepReport(Callback):
-    """Writes each failed job's traceback; at exit of a multirun prints the list of failed jobs."""
+    """Writes each failed job's traceback; at exit of a multirun prints the table of its jobs (when `table`
+    names a function from a sweep's folder to its text, e.g. `flik-lab compare`'s) and the failed jobs."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: str | None = None) -> None:
+        self.table = table  # a dotted name, imported at the end of a sweep: a command's, from its config
         self.failed: list[str] = []
         self.jobs = 0
         self.running: str | None = None  # the job started and not ended: interrupted if set at exit
@@ -62,6 +65,9 @@ class SweepReport(Callback):
         log.error("%s failed: %s", name, error)
 
     def _summary(self, sweep_dir: Path) -> None:
+        table = get_method(self.table)(sweep_dir) if self.table and not sweep_sigterm.received() else ""
+        if table:
+            print(table)
         lines = (
             [f"flik-lab: {len(self.failed)} of {self.jobs} jobs failed:", *self.failed] if self.failed else []
         )
