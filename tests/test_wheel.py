@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import flik_lab
+from flik_lab.utils.extras import EXTRAS
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_LEVEL_ONLY = {".venv", ".git", "outputs", "data", "build", "dist", "wandb"}  # envs, runs, old builds
@@ -30,10 +31,12 @@ def _name(requirement: str) -> str:
 
 
 def test_every_third_party_import_is_a_declared_dependency():
+    """A dependency, or an extra's (not dev's) whose absence is named by `flik_lab.utils.extras`."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    declared = {
-        _name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional = project["optional-dependencies"]
+    required = {_name(r) for r in project["dependencies"]}
+    extras = {_name(r) for name, reqs in optional.items() if name != "dev" for r in reqs}
     providers = packages_distributions()
     missing = {}
     for path in (ROOT / "src" / "flik_lab").rglob("*.py"):
@@ -45,9 +48,10 @@ def test_every_third_party_import_is_a_declared_dependency():
             else:
                 continue
             for top in {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names) - {"flik_lab"}:
-                if not declared & {_name(d) for d in providers.get(top, [top])}:
+                dists = {_name(d) for d in providers.get(top, [top])}
+                if not required & dists and not (extras & dists and top in EXTRAS):
                     missing.setdefault(top, []).append(str(path.relative_to(ROOT)))
-    assert not missing, f"imported but not in pyproject.toml's dependencies: {missing}"
+    assert not missing, f"imported but not a dependency, nor an extra's named in utils/extras.py: {missing}"
 
 
 @pytest.mark.slow

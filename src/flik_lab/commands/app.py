@@ -21,6 +21,7 @@ from flik_lab.utils.checkpoint_file import check_checkpoint_files
 from flik_lab.utils.conf import CONF_PATH
 from flik_lab.utils.config_schema import validate_config
 from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
+from flik_lab.utils.extras import missing_extra
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.job_logging import lightning_logs_through_hydra
 from flik_lab.utils.quiet_warnings import ignore_known_warnings
@@ -88,9 +89,10 @@ def run_command(
 
 
 def register_launchers() -> None:
-    """flik-lab's Hydra launchers; Hydra's own plugin scan misses them in an editable install."""
+    """flik-lab's Hydra launchers. Hydra's own plugin scan misses them in an editable install and skips
+    their `_` modules in a wheel, where it would warn on every command that the `slurm` extra is missing."""
     try:
-        from hydra_plugins.flik_lab_launchers.checked_slurm import CheckedSlurmLauncher
+        from hydra_plugins.flik_lab_launchers._checked_slurm import CheckedSlurmLauncher
     except ImportError:  # without the `slurm` extra, `hydra/launcher=slurm` names it
         return
     Plugins.instance().register(CheckedSlurmLauncher)
@@ -108,6 +110,9 @@ def restore_full_error(wanted: bool) -> None:
 def before_job_error(exc: BaseException) -> str | None:
     """The one line for a user error Hydra raised before any job ran (an override, a config group, a
     launcher's precondition), or None for a bug."""
+    missing = missing_extra(exc)  # a launcher's config that a plugin of a missing extra provides
+    if missing is not None:
+        return one_line(missing)
     if isinstance(exc, MissingConfigException) and exc.options is not None:
         public = [option for option in exc.options if not option.startswith("_")]
         return f"{str(exc).splitlines()[0]}; expected one of: {', '.join(public)}"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.extras import require
 
 CSV = Path("csv/metrics.csv")
 WANDB_BLOCK = 32768  # the .wandb file is a LevelDB-style log: 32 KiB blocks of framed records
@@ -29,6 +30,7 @@ def read_tensorboard(run: Path) -> pd.DataFrame | None:
     events = sorted(run.rglob("events.out.tfevents.*"))
     if not events:
         return None
+    require("tensorboard", f"reading the TensorBoard events in {run}")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     rows: dict[int, dict] = {}

@@ -14,10 +14,13 @@ FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirect
 
 
 def user_error(exc: BaseException) -> BaseException | None:
-    """The user error `exc` reports (unwrapping Hydra's instantiation wrapper), or None for a bug."""
+    """The user error `exc` reports (unwrapping Hydra's instantiation wrapper; an optional dependency that
+    is not installed names its extra), or None for a bug."""
+    from flik_lab.utils.extras import missing_extra  # extras.py builds on InputError
+
     if isinstance(exc, InstantiationException) and exc.__cause__ is not None:
         exc = exc.__cause__
-    return exc if isinstance(exc, (InputError, *FILE_ERRORS)) else None
+    return exc if isinstance(exc, (InputError, *FILE_ERRORS)) else missing_extra(exc)
 
 
 # the lines OmegaConf appends to its messages: the key is already named in the message itself
