@@ -17,7 +17,7 @@ from torchmetrics import MeanMetric
 from flik_lab.metrics.domain_classifier import DomainClassifier, cached_domain_classifier
 from flik_lab.metrics.fid import mnist_fid
 from flik_lab.models.semantic_consistency import SCORING_READER_SEED, LabelClassifier, cached_label_classifier
-from flik_lab.utils.arguments import require_count
+from flik_lab.utils.arguments import Count, check_declared
 
 DIRECTIONS = ("a2b", "b2a")
 TRAIN_IMAGES = 5000  # per domain, drawn by seed, that the domain classifier is fitted on (CelebA has 160k)
@@ -28,9 +28,8 @@ class StyleTransferScores(L.Callback):
     `content_a2b_target`, `content_b2a_target` (`reader_epochs=null`: not), and `weakest`: the lowest of
     the style scores and the model's `content_a2b`, `content_b2a` (the goal is all four high: a monitor)."""
 
-    def __init__(self, fid: bool = True, classifier_epochs: int = 5, reader_epochs: int | None = 30):
-        if reader_epochs is not None:
-            require_count(reader_epochs=reader_epochs)
+    def __init__(self, fid: bool = True, classifier_epochs: int = 5, reader_epochs: Count | None = 30):
+        check_declared(StyleTransferScores.__init__, locals())
         self.fid, self.classifier_epochs, self.reader_epochs = fid, classifier_epochs, reader_epochs
         self.classifier: DomainClassifier | None = None
         self.readers: dict[str, LabelClassifier] = {}  # domain -> its digit reader

@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import lightning as L
 import numpy as np
@@ -16,9 +17,9 @@ from flik_lab.data.epoch_batches import batch_loader
 from flik_lab.data.parallel import numbers
 from flik_lab.data.parallel.batching import PairSplit, pair_collate
 from flik_lab.data.parallel.sources import (
-    SOURCES,
     SPLIT_NAMES,
     Pair,
+    Source,
     hold_out,
     input_files,
     load_hf,
@@ -27,9 +28,9 @@ from flik_lab.data.parallel.sources import (
 from flik_lab.data.parallel.tokenizer import (
     BOS_ID,
     EOS_ID,
-    KINDS,
     PAD_ID,
     UNK_ID,
+    TokenizerKind,
     build_tokenizer,
     decode,
     encode,
@@ -38,19 +39,14 @@ from flik_lab.data.parallel.tokenizer import (
 )  # fmt: skip
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.text.batching import BucketBatchSampler
-from flik_lab.utils.arguments import ArgumentError, require_choice
+from flik_lab.utils.arguments import ArgumentError, Count, at_least, check_declared
 from flik_lab.utils.errors import InputError
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bump when the tokenizers or the cache files change
 META = "meta.json"  # written last: its presence marks a complete cache folder
-
-
-def _require_int(minimum: int, **values: object) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ArgumentError(name, value, f"an integer >= {minimum}")
+Index = Annotated[int, at_least(0)]  # a column, a number, a worker count
 
 
 class TranslationDataModule(L.LightningDataModule):
@@ -67,45 +63,39 @@ class TranslationDataModule(L.LightningDataModule):
     def __init__(
         self,
         data_dir: str,
-        source: str = "numbers",
+        source: Source = "numbers",
         source_lang: str = "de",
         target_lang: str = "en",
-        min_number: int = 1,
+        min_number: Index = 1,
         max_number: int = 9999,
         train_file: str | None = "deu.txt",
         val_file: str | None = None,
         test_file: str | None = None,
-        source_column: int = 1,
-        target_column: int = 0,
+        source_column: Index = 1,
+        target_column: Index = 0,
         hf_name: str = "bentrevett/multi30k",
         hf_config: str | None = None,
         hf_train_split: str = "train",
         hf_val_split: str | None = "validation",
         hf_test_split: str | None = "test",
-        tokenizer: str = "bpe",
-        vocab_size: int = 100,
+        tokenizer: TokenizerKind = "bpe",
+        vocab_size: Annotated[int, at_least(5)] = 100,  # the 4 special tokens and at least one more
         shared_vocab: bool = False,
-        min_frequency: int = 2,
+        min_frequency: Count = 2,
         lowercase: bool = False,
-        max_length: int = 64,
+        max_length: Count = 64,
         val_size: float = 500,
         test_size: float = 1000,
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
+        batch_size: Count = 64,
+        eval_batch_size: Count = 256,
         bucketing: bool = True,
-        bucket_factor: int = 50,
-        num_workers: int = 0,
+        bucket_factor: Count = 50,
+        num_workers: Index = 0,
         seed: int = 0,
     ):
+        check_declared(TranslationDataModule.__init__, locals())
         super().__init__()
-        require_choice("source", source, SOURCES)
-        require_choice("tokenizer", tokenizer, KINDS)
-        _require_int(1, batch_size=batch_size, eval_batch_size=eval_batch_size, max_length=max_length,
-                     min_frequency=min_frequency, bucket_factor=bucket_factor)  # fmt: skip
-        _require_int(5, vocab_size=vocab_size)  # the 4 special tokens and at least one more
-        _require_int(0, num_workers=num_workers, min_number=min_number, source_column=source_column,
-                     target_column=target_column)  # fmt: skip
-        _require_int(min_number, max_number=max_number)
+        at_least(min_number).check("max_number", max_number)
         if target_column == source_column:
             raise ArgumentError(
                 "target_column", target_column, f"a column other than source_column={source_column}"

@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import lightning as L
 import numpy as np
@@ -33,10 +34,10 @@ from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_
 from flik_lab.data.splits import held_out
 from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
 from flik_lab.images import read_image, to_unit_range
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_positive
+from flik_lab.utils.arguments import ArgumentError, Positive, check_declared, require_choice
 from flik_lab.utils.errors import InputError
 
-SOURCES = ("digits", "image_folders", "celeba")
+Source = Literal["digits", "image_folders", "celeba"]
 SUBFOLDERS = ("trainA", "trainB", "testA", "testB")
 SPLITS = ("train", "val", "test")
 MAX_IMAGE_SIZE = (
@@ -200,16 +201,16 @@ class UnpairedImageDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        source: str = "digits",
+        source: Source = "digits",
         data_dir: str = "data",
         folder: str = "horse2zebra",
         attribute: str = "Eyeglasses",
-        image_size: int = 64,
+        image_size: Positive[int] = 64,
         load_size: int | None = None,
         val_size: float = 0.1,
         test_size: float = 0.1,
-        batch_size: int = 16,
-        eval_batch_size: int = 250,
+        batch_size: Positive[int] = 16,
+        eval_batch_size: Positive[int] = 250,
         num_workers: int = 0,
         verify_md5: bool = True,
         download: bool = False,
@@ -217,10 +218,9 @@ class UnpairedImageDataModule(L.LightningDataModule):
         seed: int = 0,
         fonts: list[str] | None = None,
     ):
+        check_declared(UnpairedImageDataModule.__init__, locals())
         super().__init__()
-        require_choice("source", source, SOURCES)
         font_indices(fonts)  # digits only: refuses an unknown font file by name
-        require_positive(image_size=image_size, batch_size=batch_size, eval_batch_size=eval_batch_size)
         if image_size > MAX_IMAGE_SIZE:
             raise ArgumentError("image_size", image_size, f"at most {MAX_IMAGE_SIZE} pixels a side")
         load_size = image_size if load_size is None else load_size

@@ -12,7 +12,7 @@ from flik_lab.models.optimization import (
     check_optimizer,
     single_optimizer,
 )
-from flik_lab.utils.arguments import require_positive
+from flik_lab.utils.arguments import Positive, check_declared
 
 
 class AttributeCNN(nn.Module):
@@ -46,13 +46,13 @@ class AttributeClassifier(L.LightningModule):
     def __init__(
         self,
         net: nn.Module,
-        num_attributes: int = 40,
-        lr: float = 1e-3,
+        num_attributes: Positive[int] = 40,
+        lr: Positive[float] = 1e-3,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
     ):
+        check_declared(AttributeClassifier.__init__, locals())
         super().__init__()
-        require_positive(num_attributes=num_attributes, lr=lr)
         check_optimizer("optimizer", optimizer)
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.net = net

@@ -3,6 +3,7 @@
 from collections.abc import Iterator, Sequence
 from functools import partial
 from itertools import chain
+from typing import Literal
 
 import lightning as L
 import torch
@@ -11,7 +12,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
+from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.image_pool import ImagePool
 from flik_lab.models.optimization import (
     OptimizerFactory,
@@ -28,16 +29,17 @@ from flik_lab.models.semantic_consistency import (
 )
 from flik_lab.utils.arguments import (
     ArgumentError,
+    Count,
+    Positive,
+    Weight,
+    check_declared,
     require_choice,
-    require_count,
-    require_positive,
-    require_weight,
 )
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # as in gan.py: "find" toggles the network a backward pass does not train and lets DDP search for unused
 # parameters; "touch" toggles nothing and adds a zero-weighted term that reaches every parameter
-UNUSED_PARAMETERS = ("find", "touch")
+UnusedParameters = Literal["find", "touch"]
 DIRECTIONS = ("a2b", "b2a")
 CYCLEGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # the paper's; without `optimizer_*`
 
@@ -91,53 +93,41 @@ class CycleGAN(L.LightningModule):
         generator_ba: nn.Module,
         discriminator_a: nn.Module,
         discriminator_b: nn.Module,
-        lr: float = 2e-4,
+        lr: Positive[float] = 2e-4,
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
-        lambda_cycle: float = 10.0,
-        lambda_identity: float = 0.5,
+        lambda_cycle: Weight = 10.0,
+        lambda_identity: Weight = 0.5,
         pool_size: int = 50,
-        cycle_noise: float = 0.0,
-        lambda_shape: float = 0.0,
-        shape_pool: int = 4,
-        lambda_semantic: float = 0.0,
+        cycle_noise: Weight = 0.0,
+        lambda_shape: Weight = 0.0,
+        shape_pool: Count = 4,
+        lambda_semantic: Weight = 0.0,
         pseudo_label_confidence: float | None = 0.9,
-        reader_epochs: int = 30,
+        reader_epochs: Count = 30,
         reader_seeds: Sequence[int] = (0,),
         reader_networks: Sequence[str] = ("small_cnn",),
         reader_jitter: bool = False,
-        grad_clip_norm: float | None = None,
-        unused_parameters: str = "find",
-        nonfinite_loss: str = "error",
+        grad_clip_norm: Positive[float] | None = None,
+        unused_parameters: UnusedParameters = "find",
+        nonfinite_loss: NonfiniteLoss = "error",
         content_classifier: nn.Module | None = None,
     ):
+        check_declared(CycleGAN.__init__, locals())
         super().__init__()
-        require_positive(lr=lr)
         if pseudo_label_confidence is not None and (
             isinstance(pseudo_label_confidence, bool) or not 0 <= pseudo_label_confidence <= 1
         ):
             raise ArgumentError(
                 "pseudo_label_confidence", pseudo_label_confidence, "a probability in [0, 1] or null"
             )
-        require_count(shape_pool=shape_pool, reader_epochs=reader_epochs)
         reader_seeds = checked_reader_seeds(reader_seeds)
         reader_networks = checked_reader_networks(reader_networks)
         if not isinstance(reader_jitter, bool):
             raise ArgumentError("reader_jitter", reader_jitter, "true or false")
-        require_weight(
-            lambda_cycle=lambda_cycle,
-            lambda_identity=lambda_identity,
-            cycle_noise=cycle_noise,
-            lambda_shape=lambda_shape,
-            lambda_semantic=lambda_semantic,
-        )
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
-        if grad_clip_norm is not None:
-            require_positive(grad_clip_norm=grad_clip_norm)
-        require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
-        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # checks pool_size; not saved
         self.save_hyperparameters(
             ignore=[

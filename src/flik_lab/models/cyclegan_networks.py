@@ -4,7 +4,7 @@
 import torch
 from torch import nn
 
-from flik_lab.utils.arguments import ArgumentError, require_positive
+from flik_lab.utils.arguments import ArgumentError, Positive, check_declared
 from flik_lab.utils.errors import InputError
 
 
@@ -35,9 +35,15 @@ class ResnetGenerator(nn.Module):
     (28 -> 14 -> 7 -> 14 -> 28 with the default 2).
     """
 
-    def __init__(self, channels: int, width: int = 64, num_blocks: int = 9, num_downsampling: int = 2):
+    def __init__(
+        self,
+        channels: Positive[int],
+        width: Positive[int] = 64,
+        num_blocks: int = 9,
+        num_downsampling: int = 2,
+    ):
+        check_declared(ResnetGenerator.__init__, locals())
         super().__init__()
-        require_positive(channels=channels, width=width)
         if num_blocks < 0:
             raise ArgumentError("num_blocks", num_blocks, "0 or more residual blocks")
         if num_downsampling < 0:
@@ -76,9 +82,9 @@ class PatchDiscriminator(nn.Module):
     num_layers=2 sees 34x34 patches (5x5 logits for 28 px), num_layers=1 16x16 patches (12x12 for 28 px).
     """
 
-    def __init__(self, channels: int, width: int = 64, num_layers: int = 3):
+    def __init__(self, channels: Positive[int], width: Positive[int] = 64, num_layers: Positive[int] = 3):
+        check_declared(PatchDiscriminator.__init__, locals())
         super().__init__()
-        require_positive(channels=channels, width=width, num_layers=num_layers)
         layers: list[nn.Module] = [
             nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)
         ]  # fmt: skip

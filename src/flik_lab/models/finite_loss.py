@@ -4,11 +4,13 @@
 forward pass. The rest of the divergence rule (metrics, weights) is `callbacks/divergence.py`'s.
 """
 
+from typing import Literal
+
 import lightning as L
 import torch
 from torch import nn
 
-NONFINITE_POLICIES = ("error", "skip")
+NonfiniteLoss = Literal["error", "skip"]  # `nonfinite_loss`: stop the run, or skip the step
 
 
 class NonFiniteLossError(FloatingPointError):

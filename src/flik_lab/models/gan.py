@@ -1,6 +1,7 @@
 """The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
 
 from functools import partial
+from typing import Literal
 
 import lightning as L
 import torch
@@ -9,21 +10,21 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.ema import ema_copy
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
-from flik_lab.models.gan_losses import GAN_LOSSES, discriminator_loss, generator_loss, r1_penalty
+from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
+from flik_lab.models.gan_losses import GanLoss, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
     build_optimizer,
     check_optimizer,
 )
-from flik_lab.utils.arguments import require_choice, require_count, require_positive
+from flik_lab.utils.arguments import Count, Positive, check_declared
 from flik_lab.utils.lightning_internals import find_unused_parameters
 
 # how each backward pass copes with the network it does not train, which DDP's reducer rejects:
 # "find": toggle the other network off and let DDP search for unused parameters (the default);
 # "touch": no toggling, a zero-weighted term reaches every parameter, so DDP needs no search
-UNUSED_PARAMETERS = ("find", "touch")
+UnusedParameters = Literal["find", "touch"]
 DCGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # Radford et al. 2015; without `optimizer_*`
 
 
@@ -37,34 +38,26 @@ class GAN(L.LightningModule):
         self,
         generator: nn.Module,
         discriminator: nn.Module,
-        latent_dim: int = 100,
-        lr_g: float = 2e-4,
-        lr_d: float = 2e-4,
+        latent_dim: Positive[int] = 100,
+        lr_g: Positive[float] = 2e-4,
+        lr_d: Positive[float] = 2e-4,
         optimizer_g: OptimizerFactory | None = None,
         optimizer_d: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
-        grad_clip_norm: float | None = None,
+        grad_clip_norm: Positive[float] | None = None,
         fid: FrechetInceptionDistance | None = None,
-        unused_parameters: str = "find",
-        nonfinite_loss: str = "error",
+        unused_parameters: UnusedParameters = "find",
+        nonfinite_loss: NonfiniteLoss = "error",
         eval_seed: int = 0,
         ema_decay: float | None = None,
-        loss: str = "nonsaturating",
-        r1_gamma: float | None = None,
-        r1_every: int = 1,
+        loss: GanLoss = "nonsaturating",
+        r1_gamma: Positive[float] | None = None,
+        r1_every: Count = 1,
     ):
+        check_declared(GAN.__init__, locals())
         super().__init__()
-        require_positive(latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d)
-        require_choice("loss", loss, GAN_LOSSES)
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
-        if grad_clip_norm is not None:
-            require_positive(grad_clip_norm=grad_clip_norm)
-        if r1_gamma is not None:
-            require_positive(r1_gamma=r1_gamma)
-        require_count(r1_every=r1_every)
-        require_choice("unused_parameters", unused_parameters, UNUSED_PARAMETERS)
-        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(
             ignore=["generator", "discriminator", "fid", "optimizer_g", "optimizer_d", "scheduler"],
             logger=False,

@@ -1,11 +1,13 @@
 """The adversarial losses a GAN can be trained with, on the discriminator's logits."""
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
 # nonsaturating: Goodfellow et al. 2014 with G maximising log D(G(z)); hinge: Lim & Ye 2017 / Miyato et al.
 # 2018 (the spectral-normalisation paper's loss)
-GAN_LOSSES = ("nonsaturating", "hinge")
+GanLoss = Literal["nonsaturating", "hinge"]
 
 
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

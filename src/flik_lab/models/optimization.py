@@ -16,7 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
-from flik_lab.utils.arguments import ArgumentError
+from flik_lab.utils.arguments import ArgumentError, Fraction, check_declared
 
 OptimizerFactory = Callable[..., Optimizer]  # (params, lr=...) -> Optimizer
 SchedulerFactory = Callable[..., LRScheduler]  # (optimizer, total_steps) -> LRScheduler
@@ -120,13 +120,12 @@ def warmup_linear(
 
 
 def linear_decay(
-    optimizer: Optimizer, total_steps: int, constant_fraction: float = 0.5, min_lr_ratio: float = 0.0
+    optimizer: Optimizer, total_steps: int, constant_fraction: Fraction = 0.5, min_lr_ratio: float = 0.0
 ) -> LambdaLR:
     """CycleGAN's schedule: lr constant for the first `constant_fraction` of the training steps, then a
     straight line down to `min_lr_ratio` x lr at the last step. "Decay after epoch N of M" is N / M: the
     paper's 100 constant + 100 decaying epochs are 0.5 (a fraction, so any run length keeps the shape)."""
-    if isinstance(constant_fraction, bool) or not 0 <= constant_fraction < 1:
-        raise ArgumentError("constant_fraction", constant_fraction, "a number in [0, 1)")
+    check_declared(linear_decay, locals())
     if not 0 <= min_lr_ratio <= 1:
         raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
     constant_steps = int(constant_fraction * total_steps)

@@ -8,14 +8,14 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
 
 from flik_lab.models.contracts import SequenceEncoder
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
+from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
     check_optimizer,
     single_optimizer,
 )
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+from flik_lab.utils.arguments import ArgumentError, Fraction, Positive, check_declared
 
 
 class TextClassifier(L.LightningModule):
@@ -26,22 +26,20 @@ class TextClassifier(L.LightningModule):
     def __init__(
         self,
         encoder: nn.Module,
-        vocab_size: int,
-        embed_dim: int = 128,
-        dropout: float = 0.3,
-        lr: float = 1e-3,
+        vocab_size: Positive[int],
+        embed_dim: Positive[int] = 128,
+        dropout: Fraction = 0.3,
+        lr: Positive[float] = 1e-3,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         pad_id: int = 0,
-        nonfinite_loss: str = "error",
+        nonfinite_loss: NonfiniteLoss = "error",
     ):
+        check_declared(TextClassifier.__init__, locals())
         super().__init__()
-        require_positive(vocab_size=vocab_size, embed_dim=embed_dim, lr=lr)
-        require_fraction(dropout=dropout)
         check_optimizer("optimizer", optimizer)
         if not isinstance(encoder, SequenceEncoder):
             raise ArgumentError("encoder", type(encoder).__name__, "a SequenceEncoder (models/contracts.py)")
-        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"], logger=False)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)

@@ -8,7 +8,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
 
 from flik_lab.models.contracts import Seq2SeqNetwork
-from flik_lab.models.finite_loss import NONFINITE_POLICIES, BatchSteps
+from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -16,7 +16,7 @@ from flik_lab.models.optimization import (
     single_optimizer,
 )
 from flik_lab.models.seq2seq.decoding import Hypothesis, beam_search, greedy_decode
-from flik_lab.utils.arguments import ArgumentError, require_choice, require_fraction, require_positive
+from flik_lab.utils.arguments import ArgumentError, Fraction, Positive, check_declared
 
 
 class LimitedVocabulary(nn.Module):
@@ -50,25 +50,24 @@ class Translator(L.LightningModule):
     def __init__(
         self,
         network: nn.Module,
-        lr: float = 1e-3,
+        lr: Positive[float] = 1e-3,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
-        label_smoothing: float = 0.1,
+        label_smoothing: Fraction = 0.1,
         teacher_forcing: float = 1.0,
-        beam_size: int = 4,
+        beam_size: Positive[int] = 4,
         length_penalty: float = 1.0,
-        max_length: int = 128,
-        max_length_ratio: float = 2.0,
+        max_length: Positive[int] = 128,
+        max_length_ratio: Positive[float] = 2.0,
         pad_id: int = 0,
         bos_id: int = 2,
         eos_id: int = 3,
-        nonfinite_loss: str = "error",
+        nonfinite_loss: NonfiniteLoss = "error",
     ):
+        check_declared(Translator.__init__, locals())
         super().__init__()
         if not isinstance(network, Seq2SeqNetwork):
             raise ArgumentError("network", type(network).__name__, "a Seq2SeqNetwork (models/contracts.py)")
-        require_positive(lr=lr, beam_size=beam_size, max_length=max_length, max_length_ratio=max_length_ratio)
-        require_fraction(label_smoothing=label_smoothing)
         if (
             isinstance(teacher_forcing, bool)
             or not isinstance(teacher_forcing, int | float)
@@ -79,7 +78,6 @@ class Translator(L.LightningModule):
             )
         if length_penalty < 0:
             raise ArgumentError("length_penalty", length_penalty, "a number >= 0 (0: no length penalty)")
-        require_choice("nonfinite_loss", nonfinite_loss, NONFINITE_POLICIES)
         check_optimizer("optimizer", optimizer)
         self.save_hyperparameters(ignore=["network", "optimizer", "scheduler"], logger=False)
         self.network, self.optimizer, self.scheduler = network, optimizer, scheduler

@@ -119,7 +119,10 @@ def declared_check(annotation: Any) -> Check | None:
 
 @functools.cache
 def _declared_checks(init: Callable) -> dict[str, Check]:
-    hints = typing.get_type_hints(init, include_extras=True)
+    try:
+        hints = typing.get_type_hints(init, include_extras=True)
+    except Exception:  # a forward reference that cannot be resolved: the annotations that are objects
+        hints = {k: v for k, v in getattr(init, "__annotations__", {}).items() if not isinstance(v, str)}
     return {name: check for name, hint in hints.items() if (check := declared_check(hint)) is not None}
 
 
@@ -137,24 +140,6 @@ def require_positive(**values: float) -> None:
         POSITIVE.check(name, value)
 
 
-def require_fraction(**values: float) -> None:
-    """Raise `ArgumentError` for the first value outside [0, 1)."""
-    for name, value in values.items():
-        FRACTION.check(name, value)
-
-
-def require_weight(**values: float) -> None:
-    """Raise `ArgumentError` for the first value that is not a number of 0 or more (a loss weight)."""
-    for name, value in values.items():
-        WEIGHT.check(name, value)
-
-
-def require_count(**values: int) -> None:
-    """Raise `ArgumentError` for the first value that is not an integer of 1 or more."""
-    for name, value in values.items():
-        COUNT.check(name, value)
-
-
 def require_choice(name: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        raise ArgumentError(name, value, f"one of {', '.join(map(str, choices))}")
+    """Raise `ArgumentError` unless `value` is one of `choices`."""
+    Choice(tuple(choices)).check(name, value)

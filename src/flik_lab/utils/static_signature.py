@@ -3,6 +3,7 @@ annotations and defaults `inspect.signature` would give, where the source can te
 
 import ast
 import dataclasses
+import sys
 import typing
 from collections.abc import Iterator
 from typing import Any
@@ -235,7 +236,9 @@ def _union(module: Module, members: list[ast.expr], reach: Reach, depth: int) ->
 
 
 def _is_special(origin: Any, name: str) -> bool:
-    return repr(origin) in (f"typing.{name}", f"typing_extensions.{name}")
+    """Whether `origin` is `typing.<name>` (or typing_extensions', which a live lookup has imported)."""
+    modules = (sys.modules[m] for m in ("typing", "typing_extensions") if m in sys.modules)
+    return any(origin is getattr(module, name, object()) for module in modules)
 
 
 def _metadata(module: Module, expr: ast.expr, reach: Reach) -> Any:

@@ -7,6 +7,7 @@ A split without its own file or hub split is held out of train by seed, by sourc
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.splits import held_out
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
 Splits = dict[str, list[Pair]]
-SOURCES = ("numbers", "tsv", "hf")
+Source = Literal["numbers", "tsv", "hf"]
 SPLIT_NAMES = ("train", "val", "test")
 ANKI_LAYOUT = "target<TAB>source[<TAB>attribution], one pair a line (the manythings.org / Tatoeba Anki files)"
 

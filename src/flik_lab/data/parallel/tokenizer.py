@@ -7,6 +7,7 @@ NFKC (and optionally lowercase), then Metaspace: each space becomes `▁` at the
 import functools
 from collections.abc import Sequence
 from itertools import chain
+from typing import Literal, get_args
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
@@ -19,7 +20,8 @@ from flik_lab.utils.errors import InputError
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIALS = [PAD, UNK, BOS, EOS]
-KINDS = ("bpe", "unigram")
+TokenizerKind = Literal["bpe", "unigram"]
+KINDS = get_args(TokenizerKind)
 _DROPPED = (PAD_ID, BOS_ID, EOS_ID)
 SIDES = ("source", "target")
 
