@@ -28,7 +28,8 @@ class SweepReport(Callback):
     names a function from a sweep's folder to its text, e.g. `flik-lab compare`'s) and the failed jobs."""
 
     def __init__(self, table: str | None = None) -> None:
-        self.table = table  # a dotted name, imported at the end of a sweep: a command's, from its config
+        self.table = table  # a dotted name: a command's function, named by its config
+        self._table = None
         self.failed: list[str] = []
         self.jobs = 0
         self.running: str | None = None  # the job started and not ended: interrupted if set at exit
@@ -43,6 +44,7 @@ class SweepReport(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_pid, self.started = os.getpid(), time.time()
+        self._table = get_method(self.table) if self.table else None  # no import can run at exit
         sweep_sigterm.start_sweep()
         atexit.register(self._summary, Path(config.hydra.sweep.dir))
 
@@ -65,7 +67,7 @@ class SweepReport(Callback):
         log.error("%s failed: %s", name, error)
 
     def _summary(self, sweep_dir: Path) -> None:
-        table = get_method(self.table)(sweep_dir) if self.table and not sweep_sigterm.received() else ""
+        table = self._table(sweep_dir) if self._table and not sweep_sigterm.received() else ""
         if table:
             print(table)
         lines = (
