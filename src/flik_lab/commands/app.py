@@ -24,6 +24,7 @@ from flik_lab.utils.errors import USER_ERROR_EXIT_CODE, one_line, user_error
 from flik_lab.utils.extras import missing_extra
 from flik_lab.utils.finish import finished_runs
 from flik_lab.utils.job_logging import lightning_logs_through_hydra
+from flik_lab.utils.public_configs import register_public_configs
 from flik_lab.utils.quiet_warnings import ignore_known_warnings
 from flik_lab.utils.sweep_sigterm import job_body, received
 from flik_lab.utils.train_schema import register_schemas
@@ -37,6 +38,7 @@ def run_command(
     the words after `--` on the command line are appended to that list key (tune's train overrides)."""
     register_schemas()
     register_launchers()
+    register_public_configs()  # configs named `_...` are never offered
     dashes = sys.argv.index("--") if after_dashes and "--" in sys.argv else len(sys.argv)
     sys.argv, extra = sys.argv[:dashes], sys.argv[dashes + 1 :]
     wants_traceback = full_error()
