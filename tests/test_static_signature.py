@@ -1,5 +1,7 @@
 """The signatures read from source agree with `inspect.signature` for every `_target_` flik-lab ships."""
 
+import inspect
+import typing
 from collections.abc import Iterator
 from importlib import resources
 
@@ -7,6 +9,7 @@ import pytest
 import yaml
 from hydra.utils import get_object
 
+from flik_lab.utils.arguments import declared_check
 from flik_lab.utils.conf import CONF_MODULE
 from flik_lab.utils.config_schema import live_signature, schema_fields
 from flik_lab.utils.static_signature import static_class_attribute, static_signature
@@ -60,3 +63,13 @@ def test_static_data_kinds_are_the_imported_ones(target):
     if isinstance(obj, type):
         for name in ("data_kind", "data_kinds"):
             assert static_class_attribute(target, name) == getattr(obj, name, None)
+
+
+@pytest.mark.parametrize("target", [t for t in SHIPPED if t.startswith("flik_lab.")])
+def test_declared_ranges_are_also_checked_at_construction(target):
+    obj = get_object(target)
+    init = obj.__init__ if isinstance(obj, type) else obj
+    own = getattr(init, "__module__", "").startswith("flik_lab.")  # not Lightning's, nor object's
+    hints = typing.get_type_hints(init, include_extras=True) if own else {}
+    if any(declared_check(hint) for hint in hints.values()):
+        assert "check_declared(" in inspect.getsource(init), f"{target} declares ranges it never checks"
