@@ -36,6 +36,10 @@ def test_gan_sweep_with_two_gloo_ranks_per_job(tmp_path):
     _assert_one_run_per_job(tmp_path, sweep, "val/fid")
     for job in _jobs(sweep):  # sample grids and FID by rank zero only: one grid per epoch
         assert [p.name for p in (job / "samples").iterdir()] == ["epoch_000.png"]
+        assert "Initializing distributed: GLOBAL_RANK: 1" in (job / "rank1.log").read_text()
+    console = result.stdout + result.stderr  # rank 1 logs to its file only; known warnings off on both ranks
+    assert "GLOBAL_RANK: 1" not in console and "GLOBAL_RANK: 0" in console
+    assert "sync_dist=True" not in console and "Grad strides" not in console
 
 
 def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
