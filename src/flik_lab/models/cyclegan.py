@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from functools import partial
 from itertools import chain
-from typing import Literal
+from typing import Annotated, Literal
 
 import lightning as L
 import torch
@@ -13,7 +13,7 @@ from torchmetrics import MeanMetric
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
 from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
-from flik_lab.models.image_pool import ImagePool
+from flik_lab.models.image_pool import POOL_SIZE, ImagePool
 from flik_lab.models.optimization import (
     OptimizerFactory,
     SchedulerFactory,
@@ -31,6 +31,7 @@ from flik_lab.utils.arguments import (
     ArgumentError,
     Count,
     Positive,
+    Range,
     Weight,
     check_declared,
     require_choice,
@@ -40,6 +41,7 @@ from flik_lab.utils.lightning_internals import find_unused_parameters
 # as in gan.py: "find" toggles the network a backward pass does not train and lets DDP search for unused
 # parameters; "touch" toggles nothing and adds a zero-weighted term that reaches every parameter
 UnusedParameters = Literal["find", "touch"]
+Confidence = Annotated[float, Range(0, "a probability in [0, 1] or null", maximum=1)]
 DIRECTIONS = ("a2b", "b2a")
 CYCLEGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # the paper's; without `optimizer_*`
 
@@ -99,12 +101,12 @@ class CycleGAN(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         lambda_cycle: Weight = 10.0,
         lambda_identity: Weight = 0.5,
-        pool_size: int = 50,
+        pool_size: Annotated[int, POOL_SIZE] = 50,
         cycle_noise: Weight = 0.0,
         lambda_shape: Weight = 0.0,
         shape_pool: Count = 4,
         lambda_semantic: Weight = 0.0,
-        pseudo_label_confidence: float | None = 0.9,
+        pseudo_label_confidence: Confidence | None = 0.9,
         reader_epochs: Count = 30,
         reader_seeds: Sequence[int] = (0,),
         reader_networks: Sequence[str] = ("small_cnn",),
@@ -116,19 +118,13 @@ class CycleGAN(L.LightningModule):
     ):
         check_declared(CycleGAN.__init__, locals())
         super().__init__()
-        if pseudo_label_confidence is not None and (
-            isinstance(pseudo_label_confidence, bool) or not 0 <= pseudo_label_confidence <= 1
-        ):
-            raise ArgumentError(
-                "pseudo_label_confidence", pseudo_label_confidence, "a probability in [0, 1] or null"
-            )
         reader_seeds = checked_reader_seeds(reader_seeds)
         reader_networks = checked_reader_networks(reader_networks)
         if not isinstance(reader_jitter, bool):
             raise ArgumentError("reader_jitter", reader_jitter, "true or false")
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
-        self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # checks pool_size; not saved
+        self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # not saved
         self.save_hyperparameters(
             ignore=[
                 "generator_ab", "generator_ba", "discriminator_a", "discriminator_b",

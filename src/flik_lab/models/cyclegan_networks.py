@@ -1,10 +1,12 @@
 """CycleGAN's networks (Zhu et al. 2017) as plain `nn.Module`s: the ResNet-block generator of Johnson et al.
 2016 and the PatchGAN discriminator of Isola et al. 2017, both with instance normalisation."""
 
+from typing import Annotated
+
 import torch
 from torch import nn
 
-from flik_lab.utils.arguments import ArgumentError, Positive, check_declared
+from flik_lab.utils.arguments import Positive, Range, check_declared
 from flik_lab.utils.errors import InputError
 
 
@@ -39,15 +41,11 @@ class ResnetGenerator(nn.Module):
         self,
         channels: Positive[int],
         width: Positive[int] = 64,
-        num_blocks: int = 9,
-        num_downsampling: int = 2,
+        num_blocks: Annotated[int, Range(0, "0 or more residual blocks", integer=True)] = 9,
+        num_downsampling: Annotated[int, Range(0, "0 or more stride-2 convolutions", integer=True)] = 2,
     ):
         check_declared(ResnetGenerator.__init__, locals())
         super().__init__()
-        if num_blocks < 0:
-            raise ArgumentError("num_blocks", num_blocks, "0 or more residual blocks")
-        if num_downsampling < 0:
-            raise ArgumentError("num_downsampling", num_downsampling, "0 or more stride-2 convolutions")
         self.channels, self.num_downsampling = channels, num_downsampling
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), _norm(width), nn.ReLU(True)

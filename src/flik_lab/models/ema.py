@@ -4,7 +4,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from flik_lab.utils.arguments import ArgumentError
+from flik_lab.utils.arguments import Range
+
+EMA_DECAY = Range(0, "a number in (0, 1), e.g. 0.999, or null for no average", exclusive=True, below=1)
 
 
 class WarmedUpEMA:
@@ -29,8 +31,7 @@ class WarmedUpEMA:
 
 def ema_copy(network: nn.Module, decay: float) -> AveragedModel:
     """A frozen copy of `network` that `update_parameters(network)` moves towards it."""
-    if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0 < decay < 1:
-        raise ArgumentError("ema_decay", decay, "a number in (0, 1), e.g. 0.999, or null for no average")
+    EMA_DECAY.check("ema_decay", decay)
     average = AveragedModel(network, multi_avg_fn=WarmedUpEMA(decay), use_buffers=True)
     # never trained: DDP must not wait for its gradients, the optimizers never see it
     return average.requires_grad_(False)

@@ -1,7 +1,7 @@
 """The GAN exercise as a LightningModule: two optimizers, manual optimization, FID validation."""
 
 from functools import partial
-from typing import Literal
+from typing import Annotated, Literal
 
 import lightning as L
 import torch
@@ -9,7 +9,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
-from flik_lab.models.ema import ema_copy
+from flik_lab.models.ema import EMA_DECAY, ema_copy
 from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.gan_losses import GanLoss, discriminator_loss, generator_loss, r1_penalty
 from flik_lab.models.optimization import (
@@ -49,7 +49,7 @@ class GAN(L.LightningModule):
         unused_parameters: UnusedParameters = "find",
         nonfinite_loss: NonfiniteLoss = "error",
         eval_seed: int = 0,
-        ema_decay: float | None = None,
+        ema_decay: Annotated[float, EMA_DECAY] | None = None,
         loss: GanLoss = "nonsaturating",
         r1_gamma: Positive[float] | None = None,
         r1_every: Count = 1,

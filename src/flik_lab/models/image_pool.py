@@ -2,7 +2,9 @@
 
 import torch
 
-from flik_lab.utils.arguments import ArgumentError
+from flik_lab.utils.arguments import Range
+
+POOL_SIZE = Range(0, "a whole number of images, 0 or more", integer=True)
 
 
 class ImagePool:
@@ -15,8 +17,7 @@ class ImagePool:
     """
 
     def __init__(self, size: int = 50):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ArgumentError("pool_size", size, "a whole number of images, 0 or more")
+        POOL_SIZE.check("pool_size", size)
         self.size = size
         self.images: torch.Tensor | None = None  # (size, C, H, W) once the first batch arrives
         self.count = 0

@@ -8,7 +8,7 @@ and the number of training steps. Both are stepped once per optimizer step.
 import math
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from lightning import LightningModule
@@ -16,10 +16,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
-from flik_lab.utils.arguments import ArgumentError, Fraction, check_declared
+from flik_lab.utils.arguments import ArgumentError, Fraction, Range, check_declared
 
 OptimizerFactory = Callable[..., Optimizer]  # (params, lr=...) -> Optimizer
 SchedulerFactory = Callable[..., LRScheduler]  # (optimizer, total_steps) -> LRScheduler
+Ratio = Annotated[float, Range(0, "a number in [0, 1]", maximum=1)]
 
 
 def check_optimizer(name: str, factory: OptimizerFactory | None) -> None:
@@ -91,8 +92,6 @@ def _warmup_then(
     along `decay` (1 at the start of the decay, 0 at `total_steps`)."""
     if warmup_steps < 0 or warmup_steps > total_steps:
         raise ArgumentError("warmup_steps", warmup_steps, f"0 to the {total_steps} training steps")
-    if not 0 <= min_lr_ratio <= 1:
-        raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
 
     def factor(step: int) -> float:
         if step < warmup_steps:
@@ -104,30 +103,30 @@ def _warmup_then(
 
 
 def warmup_cosine(
-    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
+    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: Ratio = 0.0
 ) -> LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then a cosine from lr down to `min_lr_ratio` x lr."""
+    check_declared(warmup_cosine, locals())
     return _warmup_then(
         optimizer, total_steps, warmup_steps, min_lr_ratio, lambda p: 0.5 * (1 + math.cos(math.pi * p))
     )
 
 
 def warmup_linear(
-    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
+    optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_lr_ratio: Ratio = 0.0
 ) -> LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then a straight line from lr down to `min_lr_ratio` x lr."""
+    check_declared(warmup_linear, locals())
     return _warmup_then(optimizer, total_steps, warmup_steps, min_lr_ratio, lambda p: 1 - p)
 
 
 def linear_decay(
-    optimizer: Optimizer, total_steps: int, constant_fraction: Fraction = 0.5, min_lr_ratio: float = 0.0
+    optimizer: Optimizer, total_steps: int, constant_fraction: Fraction = 0.5, min_lr_ratio: Ratio = 0.0
 ) -> LambdaLR:
     """CycleGAN's schedule: lr constant for the first `constant_fraction` of the training steps, then a
     straight line down to `min_lr_ratio` x lr at the last step. "Decay after epoch N of M" is N / M: the
     paper's 100 constant + 100 decaying epochs are 0.5 (a fraction, so any run length keeps the shape)."""
     check_declared(linear_decay, locals())
-    if not 0 <= min_lr_ratio <= 1:
-        raise ArgumentError("min_lr_ratio", min_lr_ratio, "a number in [0, 1]")
     constant_steps = int(constant_fraction * total_steps)
 
     def factor(step: int) -> float:

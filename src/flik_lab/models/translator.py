@@ -1,5 +1,7 @@
 """Sequence-to-sequence translation as a LightningModule: teacher-forced training, decoded evaluation."""
 
+from typing import Annotated
+
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -16,7 +18,10 @@ from flik_lab.models.optimization import (
     single_optimizer,
 )
 from flik_lab.models.seq2seq.decoding import Hypothesis, beam_search, greedy_decode
-from flik_lab.utils.arguments import ArgumentError, Fraction, Positive, check_declared
+from flik_lab.utils.arguments import ArgumentError, Fraction, Positive, Range, check_declared
+
+TeacherForcing = Annotated[float, Range(0, "a ratio in [0, 1] (1: always the reference)", maximum=1)]
+LengthPenalty = Annotated[float, Range(0, "a number >= 0 (0: no length penalty)")]
 
 
 class LimitedVocabulary(nn.Module):
@@ -54,9 +59,9 @@ class Translator(L.LightningModule):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         label_smoothing: Fraction = 0.1,
-        teacher_forcing: float = 1.0,
+        teacher_forcing: TeacherForcing = 1.0,
         beam_size: Positive[int] = 4,
-        length_penalty: float = 1.0,
+        length_penalty: LengthPenalty = 1.0,
         max_length: Positive[int] = 128,
         max_length_ratio: Positive[float] = 2.0,
         pad_id: int = 0,
@@ -68,16 +73,6 @@ class Translator(L.LightningModule):
         super().__init__()
         if not isinstance(network, Seq2SeqNetwork):
             raise ArgumentError("network", type(network).__name__, "a Seq2SeqNetwork (models/contracts.py)")
-        if (
-            isinstance(teacher_forcing, bool)
-            or not isinstance(teacher_forcing, int | float)
-            or not (0 <= teacher_forcing <= 1)
-        ):
-            raise ArgumentError(
-                "teacher_forcing", teacher_forcing, "a ratio in [0, 1] (1: always the reference)"
-            )
-        if length_penalty < 0:
-            raise ArgumentError("length_penalty", length_penalty, "a number >= 0 (0: no length penalty)")
         check_optimizer("optimizer", optimizer)
         self.save_hyperparameters(ignore=["network", "optimizer", "scheduler"], logger=False)
         self.network, self.optimizer, self.scheduler = network, optimizer, scheduler

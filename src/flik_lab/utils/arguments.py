@@ -38,21 +38,23 @@ class _Check:
 
 @dataclasses.dataclass(frozen=True)
 class Range(_Check):
-    """Numbers from `minimum` (excluded if `exclusive`) up to `below` (excluded); integers only if
-    `integer`; `expected` says so in an error."""
+    """Numbers from `minimum` (excluded if `exclusive`) up to `below` (excluded) or `maximum`; integers
+    only if `integer`; `expected` says so in an error."""
 
     minimum: float
     expected: str
     exclusive: bool = False
     below: float | None = None
     integer: bool = False
+    maximum: float | None = None
 
     def accepts(self, value: object) -> bool:
         kinds = int if self.integer else int | float
         if isinstance(value, bool) or not isinstance(value, kinds):
             return False
         above = value > self.minimum if self.exclusive else value >= self.minimum
-        return above and (self.below is None or value < self.below)
+        under = (self.below is None or value < self.below) and (self.maximum is None or value <= self.maximum)
+        return above and under
 
 
 @dataclasses.dataclass(frozen=True)

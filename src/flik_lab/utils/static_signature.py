@@ -251,6 +251,8 @@ def _metadata(module: Module, expr: ast.expr, reach: Reach) -> Any:
             args = [ast.literal_eval(a) for a in expr.args]
             return function(*args, **{k.arg: ast.literal_eval(k.value) for k in expr.keywords})
         found = resolve(module, expr, reach)
+        if isinstance(found, Definition) and isinstance(found.node, ast.Call):  # `POOL_SIZE = Range(...)`
+            return _metadata(found.module, found.node, reach)
     except (Unreadable, ValueError, TypeError):
         return None
     return found if isinstance(found, arguments.Range) else None
