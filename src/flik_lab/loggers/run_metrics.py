@@ -2,17 +2,14 @@
 wrote them: CSV, TensorBoard event files or an offline W&B run."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from flik_lab.utils.errors import InputError
+from flik_lab.loggers.wandb_file import wandb_records
 from flik_lab.utils.extras import require
 
 CSV = Path("csv/metrics.csv")
-WANDB_BLOCK = 32768  # the .wandb file is a LevelDB-style log: 32 KiB blocks of framed records
-WANDB_HEADER = 7  # ":W&B", 2 magic bytes, 1 version byte; each record: crc32, length (2 bytes), type
 
 
 def read_csv(run: Path) -> pd.DataFrame | None:
@@ -43,41 +40,14 @@ def read_tensorboard(run: Path) -> pd.DataFrame | None:
     return _frame(list(rows.values()))
 
 
-def _wandb_records(path: Path) -> Iterator[bytes]:
-    data = path.read_bytes()
-    if data[:4] != b":W&B":
-        raise InputError(f"{path} is not a W&B run file")
-    pos, parts = WANDB_HEADER, []
-    while pos + 7 <= len(data):
-        left = WANDB_BLOCK - pos % WANDB_BLOCK
-        if left < 7:  # a block's tail too short for a record header is padding
-            pos += left
-            continue
-        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
-        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
-        if kind == 1:  # a whole record
-            yield chunk
-        elif kind in (2, 3):  # first or middle part of a record that spans blocks
-            parts.append(chunk)
-        elif kind == 4:
-            yield b"".join([*parts, chunk])
-            parts = []
-        elif kind == 0:  # zero padding up to the block's end
-            pos += left - 7 - length
-
-
 def read_wandb(run: Path) -> pd.DataFrame | None:
     """The history rows of the run's offline W&B run files (what `wandb sync` would upload)."""
     files = sorted(run.glob("wandb/offline-run-*/run-*.wandb"))
     if not files:
         return None
-    from wandb.proto.wandb_internal_pb2 import Record
-
     rows = []
     for path in files:
-        for data in _wandb_records(path):
-            record = Record()
-            record.ParseFromString(data)
+        for record in wandb_records(path):
             if record.WhichOneof("record_type") != "history":
                 continue
             row = {
