@@ -62,4 +62,8 @@ def wandb_logger(offline: bool | None = None, resume_from: str | None = None, **
     run_id = kwargs.get("id") or stored_run_id(resume_from)
     if run_id is not None:
         kwargs.update(id=run_id, resume="allow")
+    if offline and kwargs.get("log_model"):
+        # Lightning refuses log_model offline, as it cannot upload; W&B itself records the checkpoints as
+        # artifacts of the offline run, and `wandb sync` uploads them with it
+        offline, kwargs["mode"] = False, "offline"
     return without_anonymous_setting(WandbLogger(offline=offline, **kwargs))
