@@ -28,6 +28,7 @@ from flik_lab.data.text.tokenizer import (
     tokenizer_from_state,
 )
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.progress_log import logged_phase
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ class IMDBDataModule(L.LightningDataModule):
         self._load(folder)
 
     def _build(self) -> Path:
-        reviews = load_reviews(self.source, self.data_dir)
+        with logged_phase(f"reading the IMDB reviews ({self.source})", log):
+            reviews = load_reviews(self.source, self.data_dir)
         train = reviews["train"]
         classes = sorted({label for _, label in train})
         if classes != [0, 1]:
@@ -150,13 +152,15 @@ class IMDBDataModule(L.LightningDataModule):
             "val": [train[i] for i in val_idx.tolist()],
             "test": reviews["test"],
         }
-        tokenizer = build_tokenizer(
-            [text for text, _ in splits["train"]], self.vocab_size, self.min_frequency, self.max_length
-        )
+        with logged_phase(f"building the vocabulary of {len(splits['train'])} training reviews", log):
+            tokenizer = build_tokenizer(
+                [text for text, _ in splits["train"]], self.vocab_size, self.min_frequency, self.max_length
+            )
         folder = self.cache_dir()  # after loading: the hf source's files only exist once downloaded
         folder.mkdir(parents=True, exist_ok=True)
         for name, split in splits.items():
-            _save_split(folder, name, tokenizer, split)
+            with logged_phase(f"tokenizing {len(split)} {name} reviews", log):
+                _save_split(folder, name, tokenizer, split)
         write_atomic(folder / "tokenizer.json", lambda f: f.write(tokenizer.to_str().encode()))
         val_texts = json.dumps([text for text, _ in splits["val"]]).encode()
         write_atomic(folder / "val_texts.json", lambda f: f.write(val_texts))

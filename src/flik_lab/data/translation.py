@@ -41,6 +41,7 @@ from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_
 from flik_lab.data.text.batching import BucketBatchSampler
 from flik_lab.utils.arguments import ArgumentError, Count, at_least, check_declared
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.progress_log import logged_phase
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +212,16 @@ class TranslationDataModule(L.LightningDataModule):
         return build_tokenizer(sources, *settings), build_tokenizer(targets, *settings)
 
     def _build(self) -> Path:
-        splits = self._read_splits()
-        source_tok, target_tok = self._train_tokenizers(splits["train"])
+        with logged_phase(f"reading the {self.source_lang} -> {self.target_lang} pairs ({self.source})", log):
+            splits = self._read_splits()
+        with logged_phase(f"building the vocabularies of {len(splits['train'])} training pairs", log):
+            source_tok, target_tok = self._train_tokenizers(splits["train"])
         arrays, cut = {}, {}
         for name in SPLIT_NAMES:
             pairs = splits[name]
-            source = encode(source_tok, [s for s, _ in pairs], None)
-            target = encode(target_tok, [t for _, t in pairs], None)
+            with logged_phase(f"tokenizing {len(pairs)} {name} pairs", log):
+                source = encode(source_tok, [s for s, _ in pairs], None)
+                target = encode(target_tok, [t for _, t in pairs], None)
             long = [max(len(s), len(t)) > self.max_length for s, t in zip(source, target, strict=True)]
             cut[name] = sum(long)
             if name == "train":  # an over-long pair would be learned cut off mid-sentence: leave it out

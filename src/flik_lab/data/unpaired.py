@@ -13,6 +13,7 @@ CelebA are read lazily, one file per image, in DataLoader workers: they may not 
 import difflib
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,9 @@ from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
 from flik_lab.images import read_image, to_unit_range
 from flik_lab.utils.arguments import ArgumentError, Positive, check_declared, require_choice
 from flik_lab.utils.errors import InputError
+from flik_lab.utils.progress_log import logged_phase
+
+log = logging.getLogger(__name__)
 
 Source = Literal["digits", "image_folders", "celeba"]
 SUBFOLDERS = ("trainA", "trainB", "testA", "testB")
@@ -318,15 +322,16 @@ class UnpairedImageDataModule(L.LightningDataModule):
             self.batch_size, val_size=self.val_size, test_size=self.test_size, seed=self.seed
         )
         splits = {}
-        for index, (split, subset) in enumerate(zip(SPLITS, mnist.load_splits(), strict=True)):
-            images, labels = subset.tensors
-            rng = np.random.default_rng([self.seed, index, 0xB])
-            labels_b = torch.from_numpy(rng.permutation(labels.numpy()))
-            typeset = render_typeset_digits(
-                labels_b.numpy(), size=28, seed=self.seed * 3 + index, fonts=self.fonts
-            )
-            b = TensorDomain(to_unit_range(torch.from_numpy(typeset)), labels_b)
-            splits[split] = (TensorDomain(images, labels), b)
+        with logged_phase("rendering the typeset digits of domain B", log):
+            for index, (split, subset) in enumerate(zip(SPLITS, mnist.load_splits(), strict=True)):
+                images, labels = subset.tensors
+                rng = np.random.default_rng([self.seed, index, 0xB])
+                labels_b = torch.from_numpy(rng.permutation(labels.numpy()))
+                typeset = render_typeset_digits(
+                    labels_b.numpy(), size=28, seed=self.seed * 3 + index, fonts=self.fonts
+                )
+                b = TensorDomain(to_unit_range(torch.from_numpy(typeset)), labels_b)
+                splits[split] = (TensorDomain(images, labels), b)
         return splits
 
     def _load_folders(self) -> dict[str, tuple]:

@@ -9,6 +9,7 @@ from torch import nn
 
 from flik_lab.models.small_cnn import small_cnn
 from flik_lab.utils.cached_fit import cached_fit, fingerprint
+from flik_lab.utils.progress_log import logged_epochs
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def fit_domain_classifier(
     per_domain = max(len(images_a), len(images_b))
     half = batch_size // 2
     model.train()
-    for _ in range(epochs):
+    what = f"fitting the domain classifier on {len(images_a)} + {len(images_b)} real images"
+    for _ in logged_epochs(epochs, what, log):
         order_a = torch.randint(len(images_a), (per_domain,), generator=generator)
         order_b = torch.randint(len(images_b), (per_domain,), generator=generator)
         for start in range(0, per_domain, half):

@@ -15,6 +15,7 @@ from torch import nn
 from flik_lab.models.small_cnn import lenet_cnn, small_cnn
 from flik_lab.utils.arguments import ArgumentError
 from flik_lab.utils.cached_fit import cached_fit, fingerprint
+from flik_lab.utils.progress_log import logged_epochs
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ def fit_label_classifier(
         model = LabelClassifier(images.shape[1], network=network)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     model.train()
-    for _ in range(epochs):
+    what = f"fitting a digit reader ({network}, seed {seed}) on {len(images)} images"
+    for _ in logged_epochs(epochs, what, log):
         order = torch.randperm(len(images), generator=generator)
         for start in range(0, len(images), batch_size):
             rows = order[start : start + batch_size]
