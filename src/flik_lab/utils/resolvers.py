@@ -1,8 +1,9 @@
-"""OmegaConf resolvers of flik-lab's configs: the SLURM launcher's processes and GPUs per node."""
+"""OmegaConf resolvers of flik-lab's configs: the SLURM launcher's processes and GPUs per node, the epochs
+of the networks a run fits before it trains."""
 
 from collections.abc import Sequence
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from flik_lab.utils.errors import InputError
 
@@ -27,7 +28,16 @@ def gpus_per_node(accelerator: str, devices: int | str | Sequence[int]) -> int:
     return 0 if accelerator == "cpu" else count
 
 
+def fit_epochs(epochs: int, *, _root_: DictConfig) -> int:
+    """`epochs`, or fewer where `extras.fit_epochs` caps the epochs of the networks a run fits before it
+    trains (digit readers, domain classifiers): `debug=tiny` sets 1."""
+    cap = OmegaConf.select(_root_, "extras.fit_epochs", default=None)
+    return epochs if cap is None else min(epochs, cap)
+
+
 def register_resolvers() -> None:
-    """Make `${flik_lab.devices_per_node:...}` and `${flik_lab.gpus_per_node:...}` known to OmegaConf."""
+    """Make `${flik_lab.devices_per_node:...}`, `${flik_lab.gpus_per_node:...}` and
+    `${flik_lab.fit_epochs:...}` known to OmegaConf."""
     OmegaConf.register_new_resolver("flik_lab.devices_per_node", devices_per_node, replace=True)
     OmegaConf.register_new_resolver("flik_lab.gpus_per_node", gpus_per_node, replace=True)
+    OmegaConf.register_new_resolver("flik_lab.fit_epochs", fit_epochs, replace=True)

@@ -20,6 +20,9 @@ class PathsSchema:
 @dataclass
 class ExtrasSchema:
     ignore_warnings: bool = True  # silence other libraries' warnings that flik-lab runs trigger by design
+    # at most this many epochs for each network a run fits before it trains (digit readers, domain
+    # classifiers: `${flik_lab.fit_epochs:30}` in their configs); null: their own; debug=tiny: 1
+    fit_epochs: Optional[int] = None
 
 
 @dataclass
