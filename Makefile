@@ -6,6 +6,12 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 # pytest-xdist workers for make test: one per core here, each on one thread (tests/conftest.py)
 TEST_WORKERS ?= 2
+# a package index to take torch and torchvision from first, e.g. the CPU-only wheels (no CUDA, no Triton):
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# empty: PyPI's, which on Linux bring CUDA along
+TORCH_INDEX ?=
+# pyproject.toml's, so that installing flik-lab afterwards keeps them (tests/test_extras.py)
+TORCH_PINS  := 'torch>=2.6,<=2.14.1' 'torchvision>=0.21,<=0.29.1'
 
 .PHONY: install train test test-fast test-gpu lint format bench latent-demo clean help
 
@@ -13,10 +19,12 @@ help:
 	@echo "make train [ARGS='key=value ...']  train the default experiment (creates $(VENV) if missing)"
 	@echo "make test                          run the whole test suite (gpu tests skip without CUDA)"
 	@echo "make test-fast                     without the tests marked slow or multiprocess"
-	@echo "make install | lint | format | bench | latent-demo | clean"
+	@echo "make install [TORCH_INDEX=https://download.pytorch.org/whl/cpu]  CPU-only torch from that index"
+	@echo "make lint | format | bench | latent-demo | clean"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet $(TORCH_PINS) --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
 	touch $(STAMP)
 

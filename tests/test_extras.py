@@ -62,6 +62,13 @@ def test_missing_optional_modules_and_plugin_configs_are_user_errors(monkeypatch
         assert found is not None and found.extra == "slurm"
 
 
+def test_make_install_takes_pyprojects_torch_versions_from_another_index():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (pins,) = [line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("TORCH_PINS")]
+    assert re.findall(r"'([^']+)'", pins) == [d for d in dependencies if re.match(r"torch(vision)?[<>=]", d)]
+
+
 def test_dev_pulls_every_extra_and_each_extra_installs_its_modules():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
