@@ -41,15 +41,21 @@ def test_a_command_without_its_extra_names_it_in_one_line(case, tmp_path):
 
 
 @pytest.mark.multiprocess
-def test_compare_of_a_tensorboard_only_run_without_tensorboard_names_the_extra(tmp_path):
-    run = tmp_path / "run"
-    (run / ".hydra").mkdir(parents=True)
-    (run / "tensorboard").mkdir()
-    (run / "tensorboard" / "events.out.tfevents.0").write_bytes(b"")
-    result = run_flik_lab(tmp_path, "compare", str(run), env=without("tensorboard"))
+@pytest.mark.parametrize("extra", ["tensorboard", "tune"])
+def test_compare_without_the_extra_a_run_needs_names_it(extra, tmp_path):
+    if extra == "tensorboard":  # a run that only TensorBoard logged
+        path, absent = tmp_path / "run", "tensorboard"
+        (path / ".hydra").mkdir(parents=True)
+        (path / "tensorboard").mkdir()
+        (path / "tensorboard" / "events.out.tfevents.0").write_bytes(b"")
+    else:  # a tune study
+        path, absent = tmp_path / "study", "optuna"
+        (path / "trial_0").mkdir(parents=True)
+        (path / "study.db").write_bytes(b"")
+    result = run_flik_lab(tmp_path, "compare", str(path), env=without(absent))
     assert result.returncode == 2, result.stderr[-3000:]
-    assert result.stderr.strip().splitlines()[-1].startswith("flik-lab: error: reading the TensorBoard")
-    assert "pip install 'flik-lab[tensorboard]'" in result.stderr and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("flik-lab: error: ") and f"pip install 'flik-lab[{extra}]'" in line
 
 
 def test_missing_optional_modules_and_plugin_configs_are_user_errors(monkeypatch):
