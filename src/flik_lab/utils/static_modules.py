@@ -123,7 +123,7 @@ class Binding(NamedTuple):
     inside an `if`, `try`, loop or `with`, or is not an import, a def or an assignment of one name."""
 
     name: str
-    stmt: ast.stmt
+    stmt: ast.AST  # the statement, or the node inside one that binds the name conditionally
     alias: ast.alias | None = None
     conditional: bool = False
 
