@@ -111,10 +111,11 @@ def _runnable_here(name: str, cfg) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", COMMAND_LINES)
-def test_readme_command_composes_validates_and_runs(command, trained_gan, tmp_path):
+def test_readme_command_composes_validates_and_runs(command, trained_gan, tmp_path, monkeypatch):
     elsewhere = [why for marker, why in ELSEWHERE.items() if marker in command.split()]
     if elsewhere:
         pytest.skip(elsewhere[0])
+    monkeypatch.chdir(tmp_path)  # where a relative output= lands, as for a user
     checkpoint = str(trained_gan / "checkpoints" / "last.ckpt")
     command = command.replace("$ckpt", checkpoint).replace("ckpt_path=…", f"ckpt_path={checkpoint}")
     name, overrides, train_overrides = _split(command)
