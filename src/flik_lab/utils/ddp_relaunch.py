@@ -3,7 +3,8 @@
 Lightning starts ranks 1..N-1 by re-running `sys.argv`: under `flik-lab train -m ...` every rank
 would start its own sweep and its own output directories. Here a rank re-runs the module with this
 job's overrides only, in RUN mode, in this job's output directory. `SpawnDDPStrategy` is ddp_spawn
-whose fit hands its loop counters back to the main process, and `end_other_ranks` reaps either kind of rank.
+whose fit hands its loop counters back to the main process and whose processes log and filter warnings as
+the job does; `end_other_ranks` reaps either kind of rank.
 """
 
 import multiprocessing
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from functools import partial
 
 import lightning as L
@@ -20,6 +22,8 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers import subprocess_script
 from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
 from lightning.pytorch.trainer.states import TrainerFn
+
+from flik_lab.utils.job_logging import job_logging_config, log_as_rank
 
 
 def single_job_command(module: str, local_rank: int) -> tuple[list[str], str]:
@@ -44,7 +48,19 @@ def relaunch_ranks_as_this_job(module: str) -> None:
 
 
 class _FitCountersBack(_MultiProcessingLauncher):
-    """Lightning's spawn launcher, also returning the fit loop's state (epoch, step) from rank 0."""
+    """Lightning's spawn launcher, also returning the fit loop's state (epoch, step) from rank 0; its
+    processes start with the job's warning filters and logging, not Python's defaults."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._warning_filters = list(warnings.filters)
+        self._job_logging = job_logging_config()
+
+    def _wrapping_function(self, process_idx: int, *args, **kwargs) -> None:
+        warnings.filters[:] = self._warning_filters
+        if self._job_logging is not None:
+            log_as_rank(self._job_logging, process_idx)
+        super()._wrapping_function(process_idx, *args, **kwargs)
 
     def get_extra_results(self, trainer: L.Trainer) -> dict:
         return {**super().get_extra_results(trainer), "fit_loop": trainer.fit_loop.state_dict()}
