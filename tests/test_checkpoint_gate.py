@@ -247,6 +247,7 @@ def test_a_checkpoint_with_nan_weights_gives_no_images(trained_gan, tmp_path):
     ],
 )
 def test_a_user_error_in_a_checkpoint_command_is_one_line(command, args, needle, tmp_path):
+    (tmp_path / "x.ckpt").write_bytes(b"")  # exists: the input is checked before the checkpoint is read
     result = run_flik_lab(tmp_path, command, *args)
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines() == [

@@ -103,7 +103,9 @@ def test_log_model_records_the_checkpoints_as_artifacts_of_the_offline_run(tmp_p
 
     found = _when_written(artifacts, lambda a: len(a) >= 2)
     files = {json.loads(a.metadata)["original_filename"]: a for a in found}
-    assert files.keys() == {"last.ckpt", next((tmp_path / "checkpoints").glob("epoch_*.ckpt")).name}
+    best = next((tmp_path / "checkpoints").glob("epoch_*.ckpt"))
+    assert files.keys() == {"last.ckpt", best.name}
+    assert "best" in files[best.name].aliases and "best" not in files["last.ckpt"].aliases
     for artifact in found:
         assert artifact.type == "model" and artifact.name == f"model-{path.stem.removeprefix('run-')}"
         (entry,) = artifact.manifest.contents

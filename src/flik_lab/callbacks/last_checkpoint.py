@@ -15,3 +15,14 @@ class LastCheckpoint(ModelCheckpoint):
         super().__init__(
             dirpath=dirpath, filename="last", monitor=None, save_top_k=1, enable_version_counter=False
         )
+
+    @property
+    def best_model_path(self) -> str:
+        """Always empty: `last.ckpt` is the newest state, never a best one, so W&B's `best` alias stays with
+        the monitored checkpoint; what ModelCheckpoint records as best is kept as the last path."""
+        return ""
+
+    @best_model_path.setter
+    def best_model_path(self, path: str) -> None:
+        if path:
+            self.last_model_path = path
