@@ -289,11 +289,11 @@ def test_malformed_input_names_the_path(tmp_path, defect):
 
 
 def test_arguments_are_validated(tmp_path):
-    with pytest.raises(ValueError, match="valid sources: hf, parquet, aclimdb"):
+    with pytest.raises(ValueError, match="source=.kaggle.: expected one of hf, parquet, aclimdb"):
         IMDBDataModule(str(tmp_path), source="kaggle")
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="batch_size=0: expected an integer of 1 or more"):
         IMDBDataModule(str(tmp_path), batch_size=0)
-    with pytest.raises(ValueError, match="vocab_size must be an integer >= 3"):
+    with pytest.raises(ValueError, match="vocab_size=2: expected an integer of 3 or more"):
         IMDBDataModule(str(tmp_path), vocab_size=2)
     write_tiny(tmp_path, "parquet", *tiny_reviews())
     with pytest.raises(ValueError, match=r"val_size=200 holds out 200 of the 200 parquet training reviews"):

@@ -8,7 +8,6 @@ from omegaconf import DictConfig
 
 from flik_lab.commands.app import refuse_to_overwrite, run_command
 from flik_lab.data.imdb import IMDBDataModule
-from flik_lab.data.text.tokenizer import encode, tokenizer_from_state
 from flik_lab.models.text_classifier import TextClassifier
 from flik_lab.plots.attention import attention_figure
 from flik_lab.plots.explained import Explained, explain_ids
@@ -26,11 +25,9 @@ def explain(cfg: DictConfig) -> Explained:
     refuse_to_overwrite(output, hint="choose another output=")
     ckpt = read_checkpoint(cfg.ckpt_path)
     model = ckpt.model(cfg.trusted_targets, TextClassifier)
-    tokenizer = tokenizer_from_state(ckpt.data_state(IMDBDataModule)["tokenizer"], f"{ckpt.source} tokenizer")
-    check_vocabulary_fits(tokenizer.get_vocab_size(), model.embedding.num_embeddings, ckpt.source)
-    (review,) = explain_ids(
-        model, encode(tokenizer, [cfg.text]), lambda ids: list(map(tokenizer.id_to_token, ids))
-    )
+    data = IMDBDataModule.from_checkpoint(ckpt, cfg.trusted_targets)
+    check_vocabulary_fits(data.vocab_size_actual, model.embedding.num_embeddings, ckpt.source)
+    (review,) = explain_ids(model, data.encode([cfg.text]), data.decode_tokens)
 
     print(
         f"p(positive) = {review.p_positive:.3f} -> {'positive' if review.p_positive >= 0.5 else 'negative'}"

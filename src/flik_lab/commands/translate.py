@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from flik_lab.callbacks.cross_attention_heatmaps import pad_rows
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.commands.typed_text import typed_text
-from flik_lab.data.parallel.tokenizer import UNK, UNK_ID, decode, tokenizers_from_state, tokens
+from flik_lab.data.parallel.tokenizer import UNK, UNK_ID, decode, tokens
 from flik_lab.data.translation import TranslationDataModule
 from flik_lab.models.seq2seq.decoding import Hypothesis
 from flik_lab.models.translator import Translator
@@ -80,15 +80,13 @@ class LoadedTranslator:
     def __init__(self, cfg: DictConfig):
         ckpt = read_checkpoint(cfg.ckpt_path)
         self.model = ckpt.model(cfg.trusted_targets, Translator)
-        state = ckpt.data_state(TranslationDataModule)
-        self.source_tokenizer, self.target_tokenizer = tokenizers_from_state(state)
+        data = TranslationDataModule.from_checkpoint(ckpt, cfg.trusted_targets)
+        self.source_tokenizer, self.target_tokenizer = data.source_tokenizer, data.target_tokenizer
         network = self.model.network
         check_vocabulary_fits(self.source_tokenizer.get_vocab_size(), network.source_vocab_size, ckpt.source)
         check_vocabulary_fits(self.target_tokenizer.get_vocab_size(), network.target_vocab_size, ckpt.source)
         self.model.target_vocab_size = self.target_tokenizer.get_vocab_size()
-        self.max_length = ckpt.data_config(cfg.trusted_targets).max_length
-        if self.max_length < 1:
-            raise InputError(f"{ckpt.source}: stored data.max_length={self.max_length}: expected 1 or more")
+        self.max_length = data.max_length
         hp = self.model.hparams
         self.beam_size = hp.beam_size if cfg.beam_size is None else cfg.beam_size
         if self.beam_size < 1:

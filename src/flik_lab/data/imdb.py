@@ -1,24 +1,19 @@
 """`data=imdb`: IMDB movie-review sentiment (25k train / 25k test) as word ids, tokenized once and cached."""
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Annotated, Literal
 
-import lightning as L
 import numpy as np
 import torch
 from tokenizers import Tokenizer
-from torch.utils.data import DataLoader
 
-from flik_lab.data.atomic_files import write_atomic
-from flik_lab.data.epoch_batches import batch_loader
+from flik_lab.data.corpus import Index, TokenizedCorpus, TokenizedCorpusDataModule
 from flik_lab.data.image_tensors import seeded_split
-from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
 from flik_lab.data.splits import held_out
-from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate
-from flik_lab.data.text.sources import SOURCES, input_files, load_reviews
+from flik_lab.data.text.batching import TokenizedSplit, pad_collate
+from flik_lab.data.text.sources import Reviews, input_files, load_reviews
 from flik_lab.data.text.tokenizer import (
     PAD_ID,
     UNK_ID,
@@ -27,23 +22,25 @@ from flik_lab.data.text.tokenizer import (
     encode_flat,
     tokenizer_from_state,
 )
+from flik_lab.utils.arguments import Count, at_least, check_declared
 from flik_lab.utils.errors import InputError
 from flik_lab.utils.progress_log import logged_phase
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bump when the tokenizer or the cache files change
-SPLIT_NAMES = ("train", "val", "test")
-META = "meta.json"  # written last: its presence marks a complete cache folder
 
 
-def _save_split(folder: Path, name: str, tokenizer: Tokenizer, reviews: list[tuple[str, int]]) -> None:
+def _split_arrays(tokenizer: Tokenizer, reviews: Reviews) -> dict[str, np.ndarray]:
     ids, offsets = encode_flat(tokenizer, [text for text, _ in reviews])
-    labels = np.array([label for _, label in reviews], dtype=np.int64)
-    write_atomic(folder / f"{name}.npz", lambda f: np.savez(f, ids=ids, offsets=offsets, labels=labels))
+    return {
+        "ids": ids,
+        "offsets": offsets,
+        "labels": np.array([label for _, label in reviews], dtype=np.int64),
+    }
 
 
-class IMDBDataModule(L.LightningDataModule):
+class IMDBDataModule(TokenizedCorpusDataModule):
     """Batches of `dict(tokens (N, T) padded with [PAD]=0 at the end, lengths (N,), labels (N,) 1 = pos)`.
 
     Validation is held out of the train split by seed, the vocabulary is built on the rest; test is only
@@ -52,61 +49,39 @@ class IMDBDataModule(L.LightningDataModule):
     """
 
     data_kinds = ("reviews",)  # the `data_kind`s of the models it can feed
+    CACHE_NAME, TOKENIZERS = "imdb", ("tokenizer",)
+    split_type, collate = TokenizedSplit, staticmethod(pad_collate)
 
     def __init__(
         self,
         data_dir: str,
-        source: str = "hf",
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
-        max_length: int = 400,
-        vocab_size: int = 20000,
-        min_frequency: int = 2,
+        source: Literal["hf", "parquet", "aclimdb"] = "hf",
+        batch_size: Count = 64,
+        eval_batch_size: Count = 256,
+        max_length: Count = 400,
+        vocab_size: Annotated[int, at_least(3)] = 20000,  # [PAD], [UNK] and at least one word
+        min_frequency: Count = 2,
         val_size: float = 0.1,
         bucketing: bool = True,
-        bucket_factor: int = 50,
-        num_workers: int = 0,
+        bucket_factor: Count = 50,
+        num_workers: Index = 0,
         seed: int = 0,
     ):
-        super().__init__()
-        if source not in SOURCES:
-            raise InputError(f"unknown IMDB source {source!r}; valid sources: {', '.join(SOURCES)}")
-        positive = {
-            "batch_size": batch_size,
-            "eval_batch_size": eval_batch_size,
-            "max_length": max_length,
-            "min_frequency": min_frequency,
-            "bucket_factor": bucket_factor,
-        }
-        for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
-            raise InputError(f"vocab_size must be an integer >= 3 ([PAD], [UNK], a word), got {vocab_size!r}")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise InputError(f"num_workers must be an integer >= 0, got {num_workers!r}")
-        self.data_dir = Path(data_dir).expanduser().resolve()
+        check_declared(IMDBDataModule.__init__, locals())
+        super().__init__(data_dir, batch_size, eval_batch_size, bucketing, bucket_factor, num_workers, seed)
         self.source = source
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.max_length, self.vocab_size, self.min_frequency = max_length, vocab_size, min_frequency
-        self.val_size, self.seed = val_size, seed
-        self.bucketing, self.bucket_factor = bool(bucketing), bucket_factor
-        self.num_workers = num_workers
-        self.tokenizer: Tokenizer | None = None
-        self.train_set: TokenizedSplit | None = None
-        self.val_set: TokenizedSplit | None = None
-        self.test_set: TokenizedSplit | None = None
-        self.cache_folder: Path | None = None
+        self.val_size = val_size
         self._val_texts: list[str] | None = None
 
-    def cache_key(self) -> str:
-        """Hash of the input files (names, sizes, mtimes) and every setting that changes the cached arrays."""
+    def cache_settings(self) -> dict:
+        """The input files (names, sizes, mtimes) and every setting that changes the cached arrays."""
         root, files = input_files(self.source, self.data_dir)
         stats = []
         for path in files:
             stat = path.stat()
             stats.append([str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns])
-        settings = {
+        return {
             "version": CACHE_VERSION,
             "source": self.source,
             "input": str(root),
@@ -117,24 +92,8 @@ class IMDBDataModule(L.LightningDataModule):
             "val_size": self.val_size,
             "seed": self.seed,
         }
-        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache" / f"imdb-{self.cache_key()}"
-
-    def prepare_data(self) -> None:
-        if not (self.cache_dir() / META).is_file():
-            self._build()
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
-        folder = self.cache_dir()
-        if not (folder / META).is_file():  # prepare_data was skipped or ran on another node
-            folder = self._build()
-        self._load(folder)
-
-    def _build(self) -> Path:
+    def _read_splits(self) -> dict[str, Reviews]:
         with logged_phase(f"reading the IMDB reviews ({self.source})", log):
             reviews = load_reviews(self.source, self.data_dir)
         train = reviews["train"]
@@ -147,23 +106,21 @@ class IMDBDataModule(L.LightningDataModule):
         val_size = held_out(self.val_size, len(train), "data.val_size", f"{self.source} training reviews")
         # the hub's train split is sorted by label: the permutation also shuffles it
         train_idx, val_idx = seeded_split(len(train), [len(train) - val_size, val_size], self.seed)
-        splits = {
+        return {
             "train": [train[i] for i in train_idx.tolist()],
             "val": [train[i] for i in val_idx.tolist()],
             "test": reviews["test"],
         }
+
+    def tokenize(self) -> TokenizedCorpus:
+        splits = self._read_splits()
         with logged_phase(f"building the vocabulary of {len(splits['train'])} training reviews", log):
-            tokenizer = build_tokenizer(
-                [text for text, _ in splits["train"]], self.vocab_size, self.min_frequency, self.max_length
-            )
-        folder = self.cache_dir()  # after loading: the hf source's files only exist once downloaded
-        folder.mkdir(parents=True, exist_ok=True)
+            texts = [text for text, _ in splits["train"]]
+            tokenizer = build_tokenizer(texts, self.vocab_size, self.min_frequency, self.max_length)
+        arrays = {}
         for name, split in splits.items():
             with logged_phase(f"tokenizing {len(split)} {name} reviews", log):
-                _save_split(folder, name, tokenizer, split)
-        write_atomic(folder / "tokenizer.json", lambda f: f.write(tokenizer.to_str().encode()))
-        val_texts = json.dumps([text for text, _ in splits["val"]]).encode()
-        write_atomic(folder / "val_texts.json", lambda f: f.write(val_texts))
+                arrays[name] = _split_arrays(tokenizer, split)
         meta = {
             "source": self.source,
             "data_dir": str(self.data_dir),
@@ -176,44 +133,32 @@ class IMDBDataModule(L.LightningDataModule):
                 "seed": self.seed,
             },
         }
-        write_atomic(folder / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
-        log.info("tokenized IMDB (%s) into %s", self.source, folder)
-        return folder
+        val_texts = json.dumps([text for text, _ in splits["val"]]).encode()
+        label = f"IMDB ({self.source})"
+        return TokenizedCorpus(label, arrays, {"tokenizer": tokenizer}, meta, {"val_texts.json": val_texts})
 
-    def _load(self, folder: Path) -> None:
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        splits = []
-        for name in SPLIT_NAMES:
-            with np.load(folder / f"{name}.npz") as arrays:
-                splits.append(TokenizedSplit(arrays["ids"], arrays["offsets"], arrays["labels"]))
-        self.train_set, self.val_set, self.test_set = splits
-        self.cache_folder = folder
+    @staticmethod
+    def read_tokenizers(state: dict) -> dict[str, Tokenizer]:
+        return {"tokenizer": tokenizer_from_state(state.get("tokenizer"), "tokenizer")}
 
-    def _require_tokenizer(self) -> Tokenizer:
-        if self.tokenizer is None:
-            raise RuntimeError("IMDBDataModule.setup() must run before the tokenizer is used")
-        return self.tokenizer
+    @property
+    def tokenizer(self) -> Tokenizer | None:
+        return self.tokenizers.get("tokenizer")
 
     @property
     def vocab_size_actual(self) -> int:
         """The trained vocabulary's size, special tokens included (at most `vocab_size`)."""
-        return self._require_tokenizer().get_vocab_size()
+        return self._tokenizer("tokenizer").get_vocab_size()
 
-    @property
-    def pad_id(self) -> int:
-        return PAD_ID
-
-    @property
-    def unk_id(self) -> int:
-        return UNK_ID
+    pad_id, unk_id = PAD_ID, UNK_ID
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of raw reviews, normalized and truncated exactly as the cached splits."""
-        return encode(self._require_tokenizer(), list(texts))
+        return encode(self._tokenizer("tokenizer"), list(texts))
 
     def decode_tokens(self, ids: Sequence[int] | torch.Tensor) -> list[str]:
         """The token string of each id (`[PAD]` and `[UNK]` included), e.g. the words of an attention plot."""
-        tokenizer = self._require_tokenizer()
+        tokenizer = self._tokenizer("tokenizer")
         ids = ids.tolist() if isinstance(ids, torch.Tensor | np.ndarray) else list(ids)
         tokens = [tokenizer.id_to_token(int(i)) for i in ids]
         if None in tokens:
@@ -228,44 +173,3 @@ class IMDBDataModule(L.LightningDataModule):
         if self._val_texts is None:
             self._val_texts = json.loads((self.cache_folder / "val_texts.json").read_text())
         return self._val_texts[:k]
-
-    def state_dict(self) -> dict:
-        """Saved in every checkpoint, so `explain` and `eval` tokenize exactly as training did."""
-        return {"tokenizer": self.tokenizer.to_str()} if self.tokenizer is not None else {}
-
-    @staticmethod
-    def checked_state(state: dict) -> dict:
-        """What a checkpoint may hold as this DataModule's state (the checkpoint reader's check)."""
-        tokenizer_from_state(state.get("tokenizer"), "tokenizer")
-        return {"tokenizer": state["tokenizer"]}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        saved = state_dict.get("tokenizer")
-        if saved is not None and self.tokenizer is not None and saved != self.tokenizer.to_str():
-            raise InputError(
-                "the checkpoint's tokenizer differs from the one built from this data configuration "
-                "(vocabulary, max_length or data changed): token ids would not match the embeddings"
-            )
-
-    def _loader(self, split: TokenizedSplit, batch_size: int, shuffle: bool) -> DataLoader:
-        world, _ = world_and_rank(self.trainer)
-        if world > 1 and shuffle:  # the configured batch size is global; each rank takes its share
-            batch_size = per_rank_batch_size(batch_size, world)
-        batches = BucketBatchSampler(split.lengths, batch_size, shuffle=shuffle, bucketing=self.bucketing,
-                                     bucket_factor=self.bucket_factor, seed=self.seed)  # fmt: skip
-        return batch_loader(
-            split,
-            rank_batches(batches, self.trainer, split=not shuffle),
-            self.num_workers,
-            self.seed,
-            collate_fn=pad_collate,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
