@@ -18,7 +18,7 @@ from flik_lab.data.unpaired import UnpairedImageDataModule
 from flik_lab.images import to_unit_range
 from flik_lab.models.cyclegan import CycleGAN
 from flik_lab.models.mnist_classifier import load_pretrained
-from flik_lab.models.semantic_consistency import SCORING_READER_SEED, cached_label_classifier
+from flik_lab.models.semantic_consistency import SCORING_READER_SEED, cached_reader
 from flik_lab.utils.checkpoint import read_checkpoint
 
 READER_EPOCHS = 30  # StyleTransferScores' default: the cached typeset reader of the runs
@@ -69,7 +69,7 @@ def pseudo_labels(model: CycleGAN, real_b: list) -> tuple[float, list[float], li
     """The B readers' pseudo-labels (as in training) on real typeset digits: share labelled, and per class the
     share labelled and the share of those labelled right."""
     images, labels = (torch.cat(t) for t in zip(*real_b, strict=True))
-    predicted = model.pseudo_labels_b(images)
+    predicted = model.readers_b.pseudo_labels(images, model.hparams.pseudo_label_confidence)
     labelled = predicted >= 0
     shares = [labelled[labels == c].float().mean().item() for c in range(10)]
     right = [(predicted[labelled & (labels == c)] == c).float().mean().item() for c in range(10)]
@@ -88,7 +88,7 @@ def main() -> None:
     batches = list(data.test_dataloader())
     shipped = load_pretrained().eval()
     images, labels = (t.cpu() for t in data.labelled_train_images("b"))
-    typeset_reader = cached_label_classifier(
+    typeset_reader = cached_reader(
         images, labels, data.cache_dir(), epochs=READER_EPOCHS, seed=SCORING_READER_SEED
     ).eval()
     real_a, real_b = ([real(batch, domain) for batch in batches] for domain in "ab")
@@ -106,7 +106,7 @@ def main() -> None:
     for name, (reader, pairs) in rows.items():
         total, classes = per_class(reader, pairs)
         print(f"| {name} | {total:.3f} | " + " | ".join(f"{share:.2f}" for share in classes) + " |")
-    if model.label_classifiers_b is not None:
+    if model.readers_b is not None:
         confidence = model.hparams.pseudo_label_confidence
         share, labelled, right = pseudo_labels(model, real_b)
         print(f"\nB readers' pseudo-labels (mean >= {confidence}) on real typeset test digits: {share:.2f}")

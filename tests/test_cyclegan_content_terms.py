@@ -8,8 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flik_lab.models.cyclegan import shape_loss
-from flik_lab.models.semantic_consistency import LabelClassifier, fit_label_classifier, jitter
+from flik_lab.models.connect import DataContractError, connect
+from flik_lab.models.cyclegan_losses import shape_loss
+from flik_lab.models.semantic_consistency import DigitReader, fit_reader, jitter
 from flik_lab.utils.arguments import ArgumentError
 
 from .test_cyclegan import BlobDomains, LabelledBlobs, tiny_cyclegan
@@ -43,7 +44,7 @@ def test_jitter_keeps_shape_and_range_and_changes_images():
     assert (moved - images).abs().flatten(1).mean(1).min() > 0  # every image is moved or restroked
 
 
-def test_label_classifier_learns_labels_it_is_given():
+def test_a_reader_learns_labels_it_is_given():
     """Bright blobs labelled by quadrant: the fitted reader gets held-out blobs right; a reader fitted on
     shuffled labels (the baseline) cannot."""
     blobs, held_out = LabelledBlobs(256, 16, seed=0).a, LabelledBlobs(128, 16, seed=1).a
@@ -59,8 +60,8 @@ def test_label_classifier_learns_labels_it_is_given():
 
     torch.manual_seed(0)
     labels = quadrant(blobs)
-    reader = fit_label_classifier(blobs, labels, epochs=15, seed=0)
-    shuffled = fit_label_classifier(blobs, labels[torch.randperm(len(labels))], epochs=15, seed=0)
+    reader = fit_reader(blobs, labels, epochs=15, seed=0)
+    shuffled = fit_reader(blobs, labels[torch.randperm(len(labels))], epochs=15, seed=0)
     truth = quadrant(held_out)
     accuracy = (reader(held_out).argmax(1) == truth).float().mean()
     baseline = (shuffled(held_out).argmax(1) == truth).float().mean()
@@ -82,35 +83,33 @@ class Reads(torch.nn.Module):
 
 def test_semantic_loss_reads_a_labels_and_confident_b_pseudo_labels():
     model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=0.5)
-    model._semantic_classifier.append(Reads(margin=5.0))
+    model.use_readers_a([Reads(margin=5.0)])
     dark, bright = -torch.ones(4, 1, 16, 16), torch.ones(4, 1, 16, 16)
     label_a = torch.tensor([0, 0, 1, -1])  # G(a) is bright: class 0 right twice, 1 wrong once, one unlabelled
     ce_a = F.cross_entropy(Reads(5.0)(bright), label_a, ignore_index=-1)
     with torch.no_grad():
-        model.label_classifiers_b[0].net[-1].weight.zero_()
-        model.label_classifiers_b[0].net[-1].bias.copy_(
-            F.one_hot(torch.tensor(1), 10) * 5.0
-        )  # "1", 0.943 sure
-    both = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a)
+        model.readers_b[0].net[-1].weight.zero_()
+        model.readers_b[0].net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 5.0)  # "1", 0.943 sure
+    both = model._semantic_loss({"b": dark, "label_a": label_a}, {"a": dark, "b": bright})
     assert both == pytest.approx(float(ce_a + F.cross_entropy(Reads(5.0)(dark), torch.ones(4).long())))
     model.hparams.pseudo_label_confidence = 0.95  # B's reader is not that sure: no pseudo-labels
-    assert model._semantic_loss(real_b=dark, fake_a=bright, fake_b=bright, label_a=label_a) == pytest.approx(
+    assert model._semantic_loss({"b": dark, "label_a": label_a}, {"a": bright, "b": bright}) == pytest.approx(
         float(ce_a)
     )
     a_only = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=None)  # no B reader at all
-    a_only._semantic_classifier.append(Reads(margin=5.0))
-    assert a_only.label_classifiers_b is None
-    assert a_only._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=label_a) == pytest.approx(
+    a_only.use_readers_a([Reads(margin=5.0)])
+    assert a_only.readers_b is None
+    assert a_only._semantic_loss({"b": dark, "label_a": label_a}, {"a": dark, "b": bright}) == pytest.approx(
         float(ce_a)
     )
 
 
 def test_the_readers_losses_are_averaged():
     model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=None)
-    model._semantic_classifier.extend([Reads(margin=5.0), Reads(margin=1.0)])
+    model.use_readers_a([Reads(margin=5.0), Reads(margin=1.0)])
     bright, label = torch.ones(4, 1, 16, 16), torch.tensor([0, 1, 1, -1])
     each = [F.cross_entropy(Reads(m)(bright), label, ignore_index=-1) for m in (5.0, 1.0)]
-    assert model._read(bright, label) == pytest.approx(float(sum(each) / 2))
+    assert model.readers_a.cross_entropy(bright, label) == pytest.approx(float(sum(each) / 2))
 
 
 class OnePixel(torch.nn.Module):
@@ -130,12 +129,12 @@ def test_under_reader_jitter_no_pixel_exact_pattern_pleases_the_readers():
     label = torch.zeros(256, dtype=torch.long)
     plain, jittered = (tiny_cyclegan(lambda_semantic=1.0, reader_jitter=j) for j in (False, True))
     for model in (plain, jittered):
-        model._semantic_classifier.append(OnePixel())
-    assert plain._read(dot, label) < 1e-3  # the pattern fools a reader that sees it exactly
-    assert jittered._read(dot, label) > 5.0  # moved, rotated or thinned, it mostly misses
-    assert jittered._read(bar, label) < 0.1  # a robust image still reads
+        model.use_readers_a([OnePixel()])
+    assert plain.readers_a.cross_entropy(dot, label) < 1e-3  # the pattern fools a reader that sees it exactly
+    assert jittered.readers_a.cross_entropy(dot, label) > 5.0  # moved, rotated or thinned, it mostly misses
+    assert jittered.readers_a.cross_entropy(bar, label) < 0.1  # a robust image still reads
     dot.requires_grad_(True)
-    jittered._read(dot, label).backward()
+    jittered.readers_a.cross_entropy(dot, label).backward()
     assert dot.grad.abs().sum() > 0  # the generators still learn through the jitter
 
 
@@ -153,6 +152,12 @@ class ReadableBlobDomains(BlobDomains):
     def cache_dir(self):
         return self.cache
 
+    def train_images(self, domain, limit=None):
+        return LabelledBlobs(64, self.size, seed=0).a[:limit]
+
+    def fixed_test_images(self, k):
+        return LabelledBlobs(k, self.size, seed=1).a, LabelledBlobs(k, self.size, seed=2).a
+
     def train_dataloader(self):
         return torch.utils.data.DataLoader(
             LabelledBlobs(64, self.size, seed=0), self.batch_size, shuffle=True
@@ -163,26 +168,35 @@ def test_semantic_training_fits_a_reader_trains_b_reader_and_saves_only_b(tmp_pa
     torch.manual_seed(0)
     model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=2, reader_seeds=[0, 2], reader_jitter=True)
     trainer = L.Trainer(
-        accelerator="cpu", max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0, default_root_dir=tmp_path,
-    )  # fmt: skip
-    trainer.fit(model, datamodule=ReadableBlobDomains(str(tmp_path / "cache")))
-    reader_a, other = model._semantic_classifier
+        accelerator="cpu",
+        max_steps=8,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
+    data = ReadableBlobDomains(str(tmp_path / "cache"))
+    connect(model, data)
+    trainer.fit(model, datamodule=data)
+    reader_a, other = model.readers_a
     assert len(list((tmp_path / "cache").glob("label_classifier-*.pt"))) == 2  # one per seed, cached
     assert not torch.equal(reader_a.state_dict()["net.8.weight"], other.state_dict()["net.8.weight"])
     assert not any(p.requires_grad for r in (reader_a, other) for p in r.parameters())
-    assert len(model.label_classifiers_b) == 2  # one B reader per A reader, each started as it, then trained
+    assert len(model.readers_b) == 2  # one B reader per A reader, each started as it, then trained
     starts = [reader.state_dict()["net.8.weight"] for reader in (reader_a, other)]
-    for index, reader_b in enumerate(model.label_classifiers_b):
+    for index, reader_b in enumerate(model.readers_b):
         weight = reader_b.state_dict()["net.8.weight"]
         assert not torch.equal(weight, starts[index])
         assert (weight - starts[index]).norm() < (weight - starts[1 - index]).norm()  # its own A reader's
     assert {"train/semantic", "train/reader_b"} <= set(trainer.callback_metrics)
     weights = model.state_dict()
-    assert any(k.startswith("label_classifiers_b.1.") for k in weights)
+    assert any(k.startswith("readers_b.1.") for k in weights)
     fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
     fresh.load_state_dict(weights)  # strict: A's readers are not in the checkpoint, B's are
-    assert all(isinstance(reader, LabelClassifier) for reader in fresh.label_classifiers_b)
+    assert all(isinstance(reader, DigitReader) for reader in fresh.readers_b)
 
 
 def test_readers_of_two_networks_are_fitted_for_every_seed_and_b_has_one_each(tmp_path):
@@ -190,17 +204,23 @@ def test_readers_of_two_networks_are_fitted_for_every_seed_and_b_has_one_each(tm
     networks = ["small_cnn", "lenet"]
     model = tiny_cyclegan(lambda_semantic=1.0, reader_epochs=1, reader_seeds=[0, 2], reader_networks=networks)
     trainer = L.Trainer(
-        accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, limit_val_batches=0, default_root_dir=tmp_path,
-    )  # fmt: skip
-    trainer.fit(model, datamodule=ReadableBlobDomains(str(tmp_path / "cache")))
-    shapes = [
-        type(reader.net[0]).__name__ + str(reader.net[0].kernel_size) for reader in model._semantic_classifier
-    ]
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
+    data = ReadableBlobDomains(str(tmp_path / "cache"))
+    connect(model, data)
+    trainer.fit(model, datamodule=data)
+    shapes = [type(reader.net[0]).__name__ + str(reader.net[0].kernel_size) for reader in model.readers_a]
     # small_cnn at seeds 0 and 2, then lenet at both
     assert shapes == ["Conv2d(3, 3)"] * 2 + ["Conv2d(5, 5)"] * 2
     assert len(list((tmp_path / "cache").glob("label_classifier-*.pt"))) == 4
-    for reader_b, reader_a in zip(model.label_classifiers_b, model._semantic_classifier, strict=True):
+    for reader_b, reader_a in zip(model.readers_b, model.readers_a, strict=True):
         assert reader_b.net[0].kernel_size == reader_a.net[0].kernel_size
     fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2], reader_networks=networks)
     fresh.load_state_dict(model.state_dict())  # strict: the B readers' shapes come from the config
@@ -215,45 +235,63 @@ def test_a_lenet_reader_does_not_start_where_the_shipped_classifier_did():
     images, labels = torch.rand(8, 1, 28, 28) * 2 - 1, torch.arange(8) % 10
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        same_start = LabelClassifier(1, network="lenet").net[0].weight
+        same_start = DigitReader(1, network="lenet").net[0].weight
     assert torch.equal(same_start, scorer_start)  # the offset below is needed: the shapes draw alike
-    reader = fit_label_classifier(images, labels, epochs=1, seed=0, network="lenet")  # one step of Adam 2e-3
+    reader = fit_reader(images, labels, epochs=1, seed=0, network="lenet")  # one step of Adam 2e-3
     assert (reader.net[0].weight - scorer_start).abs().mean() > 0.5 * scorer_start.abs().mean()
 
 
 def test_b_pseudo_labels_need_the_mean_of_b_readers_to_be_sure():
     model = tiny_cyclegan(lambda_semantic=1.0, pseudo_label_confidence=0.9, reader_seeds=[0, 2])
-    model._semantic_classifier.append(Reads(margin=5.0))
+    model.use_readers_a([Reads(margin=5.0)])
     dark, bright = -torch.ones(4, 1, 16, 16), torch.ones(4, 1, 16, 16)
     no_label = torch.full((4,), -1)
     with torch.no_grad():  # the first B reader is sure b is a "1", the second that it is a "7"
-        for reader, digit in zip(model.label_classifiers_b, (1, 7), strict=True):
+        for reader, digit in zip(model.readers_b, (1, 7), strict=True):
             reader.net[-1].weight.zero_()
             reader.net[-1].bias.copy_(F.one_hot(torch.tensor(digit), 10) * 10.0)
     g_only = float(F.cross_entropy(Reads(5.0)(bright), torch.zeros(4).long()))
-    loss = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=torch.zeros(4).long())
+    loss = model._semantic_loss({"b": dark, "label_a": torch.zeros(4).long()}, {"a": dark, "b": bright})
     assert loss == pytest.approx(g_only)  # they disagree: no pseudo-label, F(b) is not pulled either way
     with torch.no_grad():
-        model.label_classifiers_b[1].net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 10.0)
-    loss = model._semantic_loss(real_b=dark, fake_a=dark, fake_b=bright, label_a=torch.zeros(4).long())
+        model.readers_b[1].net[-1].bias.copy_(F.one_hot(torch.tensor(1), 10) * 10.0)
+    loss = model._semantic_loss({"b": dark, "label_a": torch.zeros(4).long()}, {"a": dark, "b": bright})
     assert loss == pytest.approx(g_only + float(F.cross_entropy(Reads(5.0)(dark), torch.ones(4).long())))
-    assert model._semantic_loss(dark, dark, bright, no_label) > 0  # F(b)'s term stands without a's labels
+    # F(b)'s term stands without a's labels
+    assert model._semantic_loss({"b": dark, "label_a": no_label}, {"a": dark, "b": bright}) > 0
 
 
 def test_a_checkpoint_with_one_b_reader_loads_into_every_b_reader():
     old = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
     weights = {
-        k.replace("label_classifiers_b.0.", "label_classifier_b."): v
+        k.replace("readers_b.0.", "label_classifier_b."): v
         for k, v in old.state_dict().items()
-        if not k.startswith("label_classifiers_b.1.")
+        if not k.startswith("readers_b.1.")
     }  # what such a run saved: the generators, discriminators and one B reader
     assert any(k.startswith("label_classifier_b.") for k in weights)
     fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
     fresh.load_state_dict(weights)  # strict
-    for reader in fresh.label_classifiers_b:
-        assert torch.equal(reader.net[-1].weight, old.label_classifiers_b[0].net[-1].weight)
+    for reader in fresh.readers_b:
+        assert torch.equal(reader.net[-1].weight, old.readers_b[0].net[-1].weight)
     for key, value in old.generator_ab.state_dict().items():
         assert torch.equal(fresh.generator_ab.state_dict()[key], value)
+
+
+def test_a_checkpoint_that_named_b_readers_label_classifiers_loads():
+    old = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
+    weights = {k.replace("readers_b.", "label_classifiers_b."): v for k, v in old.state_dict().items()}
+    fresh = tiny_cyclegan(lambda_semantic=1.0, reader_seeds=[0, 2])
+    fresh.load_state_dict(weights)  # strict
+    for new, saved in zip(fresh.readers_b, old.readers_b, strict=True):
+        assert torch.equal(new.net[-1].weight, saved.net[-1].weight)
+
+
+def test_semantic_training_refuses_data_without_labelled_images(tmp_path):
+    model = tiny_cyclegan(lambda_semantic=1.0)
+    with pytest.raises(
+        DataContractError, match="CycleGAN needs data that offers UnpairedImageData.*cache_dir"
+    ):
+        connect(model, BlobDomains())
 
 
 @pytest.mark.parametrize(
@@ -298,7 +336,7 @@ def test_semantic_term_needs_a_generator_that_states_its_channels():
 
 
 def test_labelled_cross_entropy_averages_over_labelled_rows_only():
-    from flik_lab.models.cyclegan import labelled_cross_entropy
+    from flik_lab.models.semantic_consistency import labelled_cross_entropy
 
     logits = torch.randn(4, 10)
     labels = torch.tensor([3, -1, 7, -1])

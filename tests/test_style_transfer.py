@@ -45,8 +45,9 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def digits(data_dir) -> UnpairedImageDataModule:
-    data = UnpairedImageDataModule(source="digits", data_dir=str(data_dir), val_size=100, test_size=100,
-                                   eval_batch_size=50)  # fmt: skip
+    data = UnpairedImageDataModule(
+        source="digits", data_dir=str(data_dir), val_size=100, test_size=100, eval_batch_size=50
+    )
     data.setup()
     return data
 
@@ -160,8 +161,14 @@ def test_stylize_writes_each_translation_and_a_grid(trained, tmp_path):
     for i, image in enumerate(render_typeset_digits([3, 1, 4], seed=7)):
         Image.fromarray(image).resize((56, 56)).save(inputs / f"digit_{i}.png")  # resized to 28 by stylize
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    result = run_flik_lab(tmp_path, "stylize", f"ckpt_path={ckpt}", f"input={inputs}", "direction=b2a",
-                          f"hydra.run.dir={tmp_path / 'out'}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "stylize",
+        f"ckpt_path={ckpt}",
+        f"input={inputs}",
+        "direction=b2a",
+        f"hydra.run.dir={tmp_path / 'out'}",
+    )
     assert result.returncode == 0, result.stderr
     for i in range(3):
         with Image.open(tmp_path / "out" / "stylized" / f"digit_{i}.png") as image:
@@ -207,6 +214,9 @@ class LogsTo(torch.nn.Module):
 
     def log(self, name, value, **kwargs):
         self.logged[name] = float(value)
+
+    def kept_content(self, stage):
+        return [m.compute() for m in self.eval_metrics.values()]
 
 
 def test_weakest_is_the_lowest_of_style_and_the_models_content_both_ways():

@@ -16,6 +16,7 @@ from flik_lab.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from flik_lab.callbacks.divergence import StopOnDivergence
 from flik_lab.callbacks.preemption import Preemption, RunInterrupted
 from flik_lab.callbacks.random_state import RandomStateInCheckpoint
+from flik_lab.models.connect import connect
 from flik_lab.run_summary import hparams_with_best, monitored_checkpoint, run_summary
 from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.config_schema import validate_config
@@ -44,6 +45,16 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return (best.best_model_path or None) if best is not None else None
 
 
+def every_run_callbacks(resolved: dict, preemption: Preemption) -> list[L.Callback]:
+    """The callbacks of every run, after the configured ones."""
+    return [
+        ConfigInCheckpoint(resolved["model"], resolved["data"]),  # eval/sample rebuild the model from it
+        RandomStateInCheckpoint(),  # exact resume
+        StopOnDivergence(),  # NaN/inf metrics or weights, |w| > 1e6: stop before saving that state
+        preemption,
+    ]
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, float]:
     """Fit `cfg.model` on `cfg.data`; returns the final metrics (validation, then test).
     `extra_callbacks` (objects, e.g. `flik-lab tune`'s pruning reporter) join the configured ones."""
@@ -58,19 +69,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     datamodule: L.LightningDataModule = instantiate_node(cfg.data, "data")
     model: L.LightningModule = instantiate_node(cfg.model, "model")
+    connect(model, datamodule)
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     if rank_zero_only.rank == 0:  # DDP ranks > 0 share rank 0's run directory
         output_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(resolved, output_dir / "config.yaml")  # .hydra/ keeps ${...}
     preemption = Preemption(output_dir / "checkpoints" / "last.ckpt")  # SIGTERM: save this step, stop
-    callbacks += [
-        ConfigInCheckpoint(resolved["model"], resolved["data"]),  # eval/sample rebuild the model from it
-        RandomStateInCheckpoint(),  # exact resume
-        StopOnDivergence(),  # NaN/inf metrics or weights, |w| > 1e6: stop before saving that state
-        preemption,
-        *(extra_callbacks or []),
-    ]
+    callbacks += [*every_run_callbacks(resolved, preemption), *(extra_callbacks or [])]
     loggers = instantiate_group(cfg.logger, "logger")
     trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers)
     gate_checkpoints(trainer, output_dir)  # every checkpoint it reads is checked, none outside it deleted

@@ -6,6 +6,8 @@ import lightning as L
 import matplotlib.pyplot as plt
 
 from flik_lab.images import figure_to_tensor
+from flik_lab.models.connect import trainer_data
+from flik_lab.models.contracts import ReviewData
 from flik_lab.plots.attention import attention_figure
 from flik_lab.plots.explained import explain_ids
 from flik_lab.utils.lightning_internals import logging_step
@@ -23,7 +25,7 @@ class AttentionHeatmaps(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
-        data = trainer.datamodule
+        data = trainer_data(trainer, ReviewData, self)
         ids = data.encode(data.val_texts(self.num_reviews))
         labels = [int(label) for label in data.val_set.labels[: len(ids)]]
         reviews = explain_ids(pl_module, ids, data.decode_tokens)

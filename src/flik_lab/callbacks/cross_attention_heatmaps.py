@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from flik_lab.images import figure_to_tensor
+from flik_lab.models.connect import trainer_data
+from flik_lab.models.contracts import SentencePairData
 from flik_lab.plots.cross_attention import Aligned, cross_attention_figure
 from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
@@ -21,7 +23,9 @@ def pad_rows(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Ten
     return tokens, lengths
 
 
-def aligned_translations(module: L.LightningModule, data, sources: list[str]) -> list[Aligned]:
+def aligned_translations(
+    module: L.LightningModule, data: SentencePairData, sources: list[str]
+) -> list[Aligned]:
     """Greedy translations of `sources` with their cross-attention, as token strings for a plot."""
     tokens, lengths = pad_rows(data.encode_source(sources), module.hparams.pad_id)
     was_training = module.training
@@ -49,7 +53,7 @@ class CrossAttentionHeatmaps(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
-        data = trainer.datamodule
+        data = trainer_data(trainer, SentencePairData, self)
         sources = [source for source, _ in data.val_pairs(self.num_sentences)]
         fig = cross_attention_figure(aligned_translations(pl_module, data, sources))
         self.output_dir.mkdir(parents=True, exist_ok=True)

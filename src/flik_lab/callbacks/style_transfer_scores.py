@@ -16,7 +16,9 @@ from torchmetrics import MeanMetric
 
 from flik_lab.metrics.domain_classifier import DomainClassifier, cached_domain_classifier
 from flik_lab.metrics.fid import mnist_fid
-from flik_lab.models.semantic_consistency import SCORING_READER_SEED, LabelClassifier, cached_label_classifier
+from flik_lab.models.connect import trainer_data
+from flik_lab.models.contracts import UnpairedImageData
+from flik_lab.models.semantic_consistency import SCORING_READER_SEED, DigitReader, cached_reader
 from flik_lab.utils.arguments import Count, check_declared
 
 DIRECTIONS = ("a2b", "b2a")
@@ -32,24 +34,24 @@ class StyleTransferScores(L.Callback):
         check_declared(StyleTransferScores.__init__, locals())
         self.fid, self.classifier_epochs, self.reader_epochs = fid, classifier_epochs, reader_epochs
         self.classifier: DomainClassifier | None = None
-        self.readers: dict[str, LabelClassifier] = {}  # domain -> its digit reader
+        self.readers: dict[str, DigitReader] = {}  # domain -> its digit reader
         self.scores: dict[str, object] = {}
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # here, not in an evaluation hook: those run under inference mode, where nothing can be fitted
-        data = trainer.datamodule
+        data = trainer_data(trainer, UnpairedImageData, self)
         if self.classifier is None:
             a, b = (data.train_images(domain, limit=TRAIN_IMAGES).cpu() for domain in "ab")
             self.classifier = cached_domain_classifier(a, b, data.cache_dir(), epochs=self.classifier_epochs)
         if not self.readers and self.reader_epochs is not None and data.has_labels:
             for domain in "ab":
                 images, labels = (t.cpu() for t in data.labelled_train_images(domain))
-                self.readers[domain] = cached_label_classifier(
+                self.readers[domain] = cached_reader(
                     images, labels, data.cache_dir(), epochs=self.reader_epochs, seed=SCORING_READER_SEED
                 )
 
     def _prepare(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        data = trainer.datamodule
+        data = trainer_data(trainer, UnpairedImageData, self)
         self.classifier.to(pl_module.device)
         for reader in self.readers.values():
             reader.to(pl_module.device)
@@ -101,13 +103,8 @@ class StyleTransferScores(L.Callback):
             pl_module.log(f"{stage}/{name}", value, prog_bar=name.startswith("style"))
         for metric in self.scores.values():
             metric.reset()
-        # Lightning calls callbacks' epoch-end hooks before the model's: its content metrics are not reset yet
-        content = getattr(pl_module, "eval_metrics", {})
-        kept = [
-            content[n].compute().float()
-            for n in ("content_a2b", "content_b2a")
-            if n in content and content[n].update_called
-        ]
+        # Lightning calls callbacks' epoch-end hooks before it computes and resets the model's metrics
+        kept = pl_module.kept_content(stage) if hasattr(pl_module, "kept_content") else []
         pl_module.log(
             f"{stage}/weakest", torch.stack([values["style_a2b"], values["style_b2a"], *kept]).min()
         )

@@ -7,6 +7,8 @@ import torch
 from torchvision.utils import save_image
 
 from flik_lab.images import unit_grid
+from flik_lab.models.connect import trainer_data
+from flik_lab.models.contracts import UnpairedImageData
 from flik_lab.utils.lightning_internals import logging_step
 from flik_lab.utils.log_image import log_image
 
@@ -34,7 +36,7 @@ class TranslationGrid(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        a, b = trainer.datamodule.fixed_test_images(self.num_images)
+        a, b = trainer_data(trainer, UnpairedImageData, self).fixed_test_images(self.num_images)
         grid = unit_grid(cycle_rows(pl_module, a.to(pl_module.device), b.to(pl_module.device)), len(a))
         self.output_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.output_dir / f"epoch_{trainer.current_epoch:03d}.png")

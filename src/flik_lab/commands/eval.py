@@ -9,6 +9,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig
 
 from flik_lab.commands.app import run_command
+from flik_lab.models.connect import connect
 from flik_lab.utils.checkpoint import read_checkpoint
 from flik_lab.utils.config_schema import check_data_fits
 from flik_lab.utils.instantiate import instantiate_group, instantiate_node
@@ -30,6 +31,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         check_data_fits(get_object(model_cfg._target_), get_object(data_cfg._target_), "data")
     model = ckpt.model(cfg.trusted_targets)
     datamodule: L.LightningDataModule = instantiate_node(data_cfg, "data")
+    connect(model, datamodule)
     loggers = instantiate_group(cfg.logger)
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
     trainer: L.Trainer = instantiate_node(cfg.trainer, "trainer", logger=loggers, callbacks=callbacks)

@@ -1,6 +1,6 @@
 """CycleGAN (Zhu et al. 2017) as a LightningModule: unpaired translation A <-> B, manual optimization."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain
 from typing import Annotated, Literal
@@ -9,24 +9,15 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
+from torchmetrics import MeanMetric, MetricCollection
 
 from flik_lab.models.adversarial_steps import optimize_step, optimizer_pair
+from flik_lab.models.contracts import UnpairedImageData
+from flik_lab.models.cyclegan_losses import discriminator_loss, lsgan_loss, shape_loss
 from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.image_pool import POOL_SIZE, ImagePool
-from flik_lab.models.optimization import (
-    OptimizerFactory,
-    SchedulerFactory,
-    build_optimizer,
-    check_optimizer,
-)
-from flik_lab.models.semantic_consistency import (
-    LabelClassifier,
-    cached_label_classifier,
-    checked_reader_networks,
-    checked_reader_seeds,
-    jitter,
-)
+from flik_lab.models.optimization import OptimizerFactory, SchedulerFactory, build_optimizer, check_optimizer
+from flik_lab.models.semantic_consistency import DigitReader, DigitReaders, ReaderSettings, cached_reader
 from flik_lab.utils.arguments import (
     ArgumentError,
     Count,
@@ -44,37 +35,56 @@ UnusedParameters = Literal["find", "touch"]
 Confidence = Annotated[float, Range(0, "a probability in [0, 1] or null", maximum=1)]
 DIRECTIONS = ("a2b", "b2a")
 CYCLEGAN_ADAM = partial(torch.optim.Adam, betas=(0.5, 0.999))  # the paper's; without `optimizer_*`
+NETWORKS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b", "content_classifier")
+# what training logs (`train/<name>`), in this order; a term switched off is left out
+LOSS_NAMES = ("loss_g", "loss_d", "cycle", "identity", "shape", "semantic", "reader_b")
 
 
-def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """Least-squares GAN loss (Mao et al. 2017): mean (D(x) - target)^2 over every patch."""
-    return F.mse_loss(logits, torch.full_like(logits, target))
+def _old_reader_keys(module, state_dict, prefix, *args) -> None:
+    """Checkpoints name B's readers `label_classifiers_b.<i>.`, or, from before B had one reader per A
+    reader, `label_classifier_b.` (which becomes every B reader: translation never reads them)."""
+    if module.readers_b is None:  # such keys are then unexpected, as any other
+        return
+    for key in [k for k in state_dict if k.startswith(f"{prefix}label_classifier")]:
+        value, rest = state_dict.pop(key), key[len(prefix) :]
+        if rest.startswith("label_classifiers_b."):
+            state_dict[f"{prefix}readers_b.{rest[len('label_classifiers_b.') :]}"] = value
+        else:
+            for index in range(len(module.readers_b)):
+                state_dict[f"{prefix}readers_b.{index}.{rest[len('label_classifier_b.') :]}"] = value
 
 
-def shape_loss(translated: torch.Tensor, source: torch.Tensor, window: int) -> torch.Tensor:
-    """L1 between the `window`-pixel average-pooled images: the translation keeps the source's coarse layout
-    (where ink is) and is free below that scale, where style lives (strokes, serifs, texture)."""
-    return F.l1_loss(
-        F.avg_pool2d(translated, window, ceil_mode=True), F.avg_pool2d(source, window, ceil_mode=True)
+def _frozen(network: nn.Module | None) -> nn.Module | None:
+    """`network` in eval mode without gradients."""
+    return None if network is None else network.eval().requires_grad_(False)
+
+
+def _reader_channels(generator_ab: nn.Module) -> int:
+    """The image channels B's readers read: the generator's `channels`."""
+    channels = getattr(generator_ab, "channels", None)
+    if not isinstance(channels, int):
+        raise ArgumentError("generator_ab", type(generator_ab).__name__, "a generator with `channels`")
+    return channels
+
+
+def _valid_rows(batch: dict, domain: str) -> torch.Tensor:
+    """The mask of `domain`'s real rows in an evaluation batch (all of them without `valid_<domain>`)."""
+    images = batch[domain]
+    return batch.get(f"valid_{domain}", torch.ones(len(images), dtype=torch.bool, device=images.device))
+
+
+def evaluation_metrics() -> MetricCollection:
+    """`cycle_l1`: the mean of the two directions' mean |F(G(a)) - a| and |G(F(b)) - b|, each over its
+    domain's images (domains of different sizes weigh alike); `content_*`: translations read right."""
+    cycle_a, cycle_b = MeanMetric(), MeanMetric()
+    return MetricCollection(
+        {
+            "cycle_l1": 0.5 * (cycle_a + cycle_b),
+            "content_a2b": MeanMetric(),
+            "content_b2a": MeanMetric(),
+        },
+        compute_groups=False,  # each is updated on its own inputs
     )
-
-
-def _one_b_reader_to_many(module, state_dict, prefix, *args) -> None:
-    """Checkpoints from before B had one reader per A reader held a single `label_classifier_b`: it becomes
-    every B reader (translation never reads them; only a resumed run's pseudo-labels would)."""
-    old = f"{prefix}label_classifier_b."
-    for key in [k for k in state_dict if k.startswith(old)]:
-        value = state_dict.pop(key)
-        for index in range(len(module.label_classifiers_b)):
-            state_dict[f"{prefix}label_classifiers_b.{index}.{key[len(old) :]}"] = value
-
-
-def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the rows with a label (>= 0); 0, not NaN, when none has one. Masked rather than
-    filtered, so that the step never waits on the device to count the rows."""
-    labelled = labels >= 0
-    per_row = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labelled
-    return per_row.sum() / labelled.sum().clamp(min=1)
 
 
 class CycleGAN(L.LightningModule):
@@ -118,82 +128,95 @@ class CycleGAN(L.LightningModule):
     ):
         check_declared(CycleGAN.__init__, locals())
         super().__init__()
-        reader_seeds = checked_reader_seeds(reader_seeds)
-        reader_networks = checked_reader_networks(reader_networks)
-        if not isinstance(reader_jitter, bool):
-            raise ArgumentError("reader_jitter", reader_jitter, "true or false")
+        settings = ReaderSettings.checked(reader_epochs, reader_seeds, reader_networks, reader_jitter)
+        reader_seeds, reader_networks = settings.seeds, settings.networks  # saved as plain lists
         check_optimizer("optimizer_g", optimizer_g)
         check_optimizer("optimizer_d", optimizer_d)
-        self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # not saved
-        self.save_hyperparameters(
-            ignore=[
-                "generator_ab", "generator_ba", "discriminator_a", "discriminator_b",
-                "optimizer_g", "optimizer_d", "scheduler", "content_classifier",
-            ],
-            logger=False,
-        )  # fmt: skip
+        self.save_hyperparameters(ignore=[*NETWORKS, "optimizer_g", "optimizer_d", "scheduler"], logger=False)
         self.optimizer_g, self.optimizer_d, self.scheduler = optimizer_g, optimizer_d, scheduler
         self.automatic_optimization = False  # two optimizers; Lightning's clipping is ours to do
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
         self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b
         # a frozen digit classifier: "content kept" = it gives a translated image the source's label
-        self.content_classifier = content_classifier
-        if content_classifier is not None:
-            content_classifier.eval().requires_grad_(False)
-        self.eval_metrics = nn.ModuleDict(
-            {name: MeanMetric() for name in ("cycle_a", "cycle_b", "content_a2b", "content_b2a")}
-        )
+        self.content_classifier = _frozen(content_classifier)
+        self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}  # not saved
+        self.eval_metrics = nn.ModuleDict({stage: evaluation_metrics() for stage in ("val", "test")})
         self.skipped_steps = 0  # steps skipped for a non-finite loss (nonfinite_loss=skip)
-        # A's readers: fitted on A's labels in setup when lambda_semantic > 0; in a list, so that they are
-        # neither trained nor saved. B's readers, one per A's reader that each starts as, learn from G(a) with
-        # a's label alongside the discriminators.
-        self._semantic_classifier: list[nn.Module] = []
-        self.label_classifiers_b = None
-        if lambda_semantic > 0 and pseudo_label_confidence is not None:
-            channels = getattr(generator_ab, "channels", None)
-            if not isinstance(channels, int):
-                raise ArgumentError(
-                    "generator_ab", type(generator_ab).__name__, "a generator with `channels`"
-                )
-            self.label_classifiers_b = nn.ModuleList(
-                LabelClassifier(channels, network=network) for network, _ in self._readers()
-            )
-            self.register_load_state_dict_pre_hook(_one_b_reader_to_many)
+        self.loss_names, self.losses = self._loss_names(), {}  # the losses computed; this batch's, by name
+        self.reader_settings, self._data = settings, None  # the data: `use_data`'s
+        self._readers_a: list[DigitReaders] = []  # fitted in setup; in a list: neither trained nor saved
+        self.readers_b = self._new_readers_b(generator_ab)
+        self.register_load_state_dict_pre_hook(_old_reader_keys)
+
+    def _new_readers_b(self, generator_ab: nn.Module) -> DigitReaders | None:
+        """B's readers, one per A reader, each to start as it and learn from G(a) with a's label; None
+        without the semantic term or its pseudo-labels."""
+        if self.hparams.lambda_semantic == 0 or self.hparams.pseudo_label_confidence is None:
+            return None
+        channels = _reader_channels(generator_ab)
+        return DigitReaders(
+            DigitReader(channels, network=network) for network, _ in self.reader_settings.readers()
+        )
+
+    def _loss_names(self) -> list[str]:
+        """The losses this configuration computes."""
+        hp = self.hparams
+        off = {
+            "identity": hp.lambda_identity == 0,
+            "shape": hp.lambda_shape == 0,
+            "semantic": hp.lambda_semantic == 0,
+            "reader_b": hp.lambda_semantic == 0 or hp.pseudo_label_confidence is None,
+        }
+        return [name for name in LOSS_NAMES if not off.get(name, False)]
+
+    def use_data(self, data: UnpairedImageData) -> None:
+        """The data A's readers are fitted on (`models/connect.py` hands it over)."""
+        self._data = data
+
+    @property
+    def readers_a(self) -> DigitReaders | None:
+        """A's readers, once fitted (or set by `use_readers_a`)."""
+        return self._readers_a[0] if self._readers_a else None
+
+    def use_readers_a(self, readers: Iterable[nn.Module]) -> None:
+        """Read G(a) and F(b) with `readers` (frozen), jittered under `reader_jitter`."""
+        self._readers_a[:] = [DigitReaders(readers, jitter=self.reader_settings.jitter)]
 
     def setup(self, stage: str) -> None:
         if self.hparams.unused_parameters == "find":
             # each backward pass leaves the other pair of networks without gradients: DDP's reducer must
             # look for unused parameters (Lightning #20328); set before the model is wrapped
             find_unused_parameters(self.trainer.strategy)
-        if stage == "fit" and self.hparams.lambda_semantic > 0 and not self._semantic_classifier:
-            data = self.trainer.datamodule
-            images, labels = (t.cpu() for t in data.labelled_train_images("a"))
-            epochs, cache = self.hparams.reader_epochs, data.cache_dir()
-            self._semantic_classifier.extend(
-                cached_label_classifier(images, labels, cache, epochs=epochs, seed=seed, network=network)
-                for network, seed in self._readers()
-            )
-            # each B reader starts as its A reader; a resumed run's are then restored from its checkpoint
-            if self.label_classifiers_b is not None:
-                pairs = zip(self.label_classifiers_b, self._semantic_classifier, strict=True)
-                for reader_b, reader_a in pairs:
+        if stage == "fit" and self.hparams.lambda_semantic > 0 and self.readers_a is None:
+            self.use_readers_a(self._fit_readers_a())
+            if self.readers_b is not None:  # each starts as its A reader; a resumed run's are then restored
+                for reader_b, reader_a in zip(self.readers_b, self.readers_a, strict=True):
                     reader_b.load_state_dict(reader_a.state_dict())
 
-    def _readers(self) -> list[tuple[str, int]]:
-        """A's readers (and B's, one each), as (network, seed): every network with every seed."""
-        return [(n, seed) for n in self.hparams.reader_networks for seed in self.hparams.reader_seeds]
+    def _fit_readers_a(self) -> list[DigitReader]:
+        """A's readers, fitted on A's labelled training images (cached in the data's folder)."""
+        if self._data is None:
+            raise RuntimeError(
+                "lambda_semantic needs the data's labels: connect the model (models/connect.py)"
+            )
+        images, labels = (t.cpu() for t in self._data.labelled_train_images("a"))
+        settings, cache = self.reader_settings, self._data.cache_dir()
+        return [
+            cached_reader(images, labels, cache, epochs=settings.epochs, seed=seed, network=network)
+            for network, seed in settings.readers()
+        ]
 
     def on_fit_start(self) -> None:
-        for classifier in self._semantic_classifier:  # after Lightning has moved the model to its device
-            classifier.to(self.device)
+        if self.readers_a is not None:  # after Lightning has moved the model to its device
+            self.readers_a.to(self.device)
 
     def generator_parameters(self) -> Iterator[nn.Parameter]:
         return chain(self.generator_ab.parameters(), self.generator_ba.parameters())
 
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
-        """D_A's and D_B's, and B's label readers' (trained in the same step, on G(a))."""
-        reader = [] if self.label_classifiers_b is None else self.label_classifiers_b.parameters()
-        return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters(), reader)
+        """D_A's and D_B's, and B's readers' (trained in the same step, on G(a))."""
+        readers = [] if self.readers_b is None else self.readers_b.parameters()
+        return chain(self.discriminator_a.parameters(), self.discriminator_b.parameters(), readers)
 
     def forward(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """Translate images of domain A to B (`a2b`, G) or B to A (`b2a`, F)."""
@@ -207,95 +230,80 @@ class CycleGAN(L.LightningModule):
         return optimizer_pair(self, opt_g, opt_d, self.scheduler)
 
     def training_step(self, batch, batch_idx: int) -> None:
-        real_a, real_b = batch["a"], batch["b"]
         opt_g, opt_d = self.optimizers()
-        lambda_cycle, lambda_identity = self.hparams.lambda_cycle, self.hparams.lambda_identity
         steps = BatchSteps(self)  # before the first forward pass: a skipped step undoes what they changed
-        fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
-        terms = {}
-
-        def g_loss() -> torch.Tensor:  # the paper's order: G and F first, against the current D's
-            adversarial = lsgan_loss(self.discriminator_b(fake_b), 1.0) + lsgan_loss(
-                self.discriminator_a(fake_a), 1.0
-            )
-            # "F(G(x)) ~ x and G(F(y)) ~ y", in L1; noise on G(x) drowns any signal hidden below its level
-            terms["cycle"] = F.l1_loss(self.generator_ba(self._noisy(fake_b)), real_a) + F.l1_loss(
-                self.generator_ab(self._noisy(fake_a)), real_b
-            )
-            loss = adversarial + lambda_cycle * terms["cycle"]
-            if self.hparams.lambda_shape > 0:
-                window = self.hparams.shape_pool
-                terms["shape"] = shape_loss(fake_b, real_a, window) + shape_loss(fake_a, real_b, window)
-                loss = loss + self.hparams.lambda_shape * terms["shape"]
-            if self.hparams.lambda_semantic > 0:
-                terms["semantic"] = self._semantic_loss(real_b, fake_a, fake_b, batch["label_a"])
-                loss = loss + self.hparams.lambda_semantic * terms["semantic"]
-            if lambda_identity > 0:  # a generator fed its own target domain should leave it unchanged
-                terms["identity"] = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(
-                    self.generator_ba(real_a), real_a
-                )
-                loss = loss + lambda_cycle * lambda_identity * terms["identity"]
-            return loss
-
-        def d_loss() -> torch.Tensor:  # 0.5 x LSGAN per discriminator, as the paper halves D's rate
-            pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
-            loss_a = lsgan_loss(self.discriminator_a(real_a), 1.0) + lsgan_loss(
-                self.discriminator_a(pooled_a), 0.0
-            )
-            loss_b = lsgan_loss(self.discriminator_b(real_b), 1.0) + lsgan_loss(
-                self.discriminator_b(pooled_b), 0.0
-            )
-            loss = 0.5 * (loss_a + loss_b)
-            if self.label_classifiers_b is not None:  # B's readers: G(a) carries a's label
-                readers, fake = self.label_classifiers_b, fake_b.detach()
-                terms["reader_b"] = sum(
-                    labelled_cross_entropy(reader(fake), batch["label_a"]) for reader in readers
-                ) / len(readers)
-                loss = loss + terms["reader_b"]
-            if self.hparams.unused_parameters == "touch":  # G and F get zero gradients instead of none
-                loss = loss + 0.0 * sum(p.sum() for p in self.generator_parameters())
-            return loss
-
+        fakes = {"b": self.generator_ab(batch["a"]), "a": self.generator_ba(batch["b"])}
+        self.losses = {}
+        # the paper's order: G and F first, against the current D's
+        g_loss = partial(self._generator_loss, batch, fakes)
+        d_loss = partial(self._discriminator_loss, batch, fakes)
         loss_g = optimize_step(self, steps, opt_g, g_loss, "train/loss_g", batch_idx)
         loss_d = optimize_step(self, steps, opt_d, d_loss, "train/loss_d", batch_idx)
         for scheduler in self.lr_schedulers() or []:  # manual optimization: Lightning does not step them
             scheduler.step()
         if not steps.skipped and self._writes_logs_this_batch():
-            metrics = {"train/loss_g": loss_g, "train/loss_d": loss_d, "train/cycle": terms["cycle"].detach()}
-            for name in ("identity", "shape", "semantic", "reader_b"):
-                if name in terms:
-                    metrics[f"train/{name}"] = terms[name].detach()
-            self.log_dict(metrics, prog_bar=True)
+            self.losses |= {"loss_g": loss_g, "loss_d": loss_d}
+            logged = {f"train/{name}": self.losses[name].detach() for name in self.loss_names}
+            self.log_dict(logged, prog_bar=True)
 
-    def _read(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of A's readers on `images` against `labels`, averaged over the readers; under
-        `reader_jitter`, on jittered copies, so that no pixel-exact pattern can please them (an adversarial
-        example for one reader, which the others and the scoring classifiers do not read)."""
-        if self.hparams.reader_jitter:
-            images = jitter(images)
-        readers = self._semantic_classifier
-        return sum(labelled_cross_entropy(reader(images), labels) for reader in readers) / len(readers)
-
-    def _semantic_loss(self, real_b, fake_a, fake_b, label_a) -> torch.Tensor:
-        """CyCADA's semantic consistency: A's readers give G(a) the label of a (rows without one, -1, left
-        out) and F(b) the label B's readers give b, where their mean is confident; B's labels are never read.
-        The mean matters: one reader can be sure and wrong about a whole class (bench/RESULTS.md)."""
-        loss = self._read(fake_b, label_a)
-        if self.label_classifiers_b is None:  # pseudo_label_confidence=null: G(a) only
-            return loss
-        loss = loss + self._read(fake_a, self.pseudo_labels_b(real_b))
-        if self.hparams.unused_parameters == "touch":  # B's readers train only in D's step
-            loss = loss + 0.0 * sum(p.sum() for p in self.label_classifiers_b.parameters())
+    def _generator_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """G's and F's: fool both discriminators, plus each weighted term this configuration computes."""
+        fooled_b = lsgan_loss(self.discriminator_b(fakes["b"]), 1.0)
+        loss = fooled_b + lsgan_loss(self.discriminator_a(fakes["a"]), 1.0)
+        hp = self.hparams
+        terms = {
+            "cycle": (self._cycle_loss, hp.lambda_cycle),
+            "shape": (self._shape_loss, hp.lambda_shape),
+            "semantic": (self._semantic_loss, hp.lambda_semantic),
+            "identity": (self._identity_loss, hp.lambda_cycle * hp.lambda_identity),
+        }
+        for name, (term, weight) in terms.items():  # in this order: the noise and jitter draw in it
+            if name in self.loss_names:
+                self.losses[name] = term(batch, fakes)
+                loss = loss + weight * self.losses[name]
         return loss
 
-    @torch.no_grad()
-    def pseudo_labels_b(self, real_b: torch.Tensor) -> torch.Tensor:
-        """The class B's readers give each of `real_b` by their mean softmax; -1 where that mean is less than
-        `pseudo_label_confidence` sure."""
-        readers = self.label_classifiers_b
-        confidence, labels = (sum(reader(real_b).softmax(1) for reader in readers) / len(readers)).max(1)
-        labels[confidence < self.hparams.pseudo_label_confidence] = -1
-        return labels
+    def _cycle_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """F(G(a)) ~ a and G(F(b)) ~ b, in L1; noise on G(a) drowns any signal hidden below its level."""
+        cycle_a = F.l1_loss(self.generator_ba(self._noisy(fakes["b"])), batch["a"])
+        return cycle_a + F.l1_loss(self.generator_ab(self._noisy(fakes["a"])), batch["b"])
+
+    def _shape_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """Each translation keeps its source's coarse layout (`shape_loss`)."""
+        window = self.hparams.shape_pool
+        return shape_loss(fakes["b"], batch["a"], window) + shape_loss(fakes["a"], batch["b"], window)
+
+    def _identity_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """A generator fed its own target domain should leave it unchanged."""
+        real_a, real_b = batch["a"], batch["b"]
+        return F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
+
+    def _semantic_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """CyCADA's semantic consistency: A's readers give G(a) the label of a (rows without one, -1, left
+        out), F(b) the label B's readers give b where their mean is confident; B's labels are never read."""
+        loss = self.readers_a.cross_entropy(fakes["b"], batch["label_a"])
+        if self.readers_b is None:  # pseudo_label_confidence=null: G(a) only
+            return loss
+        pseudo_labels = self.readers_b.pseudo_labels(batch["b"], self.hparams.pseudo_label_confidence)
+        loss = loss + self.readers_a.cross_entropy(fakes["a"], pseudo_labels)
+        return loss + self._touch(self.readers_b)  # B's readers train only in D's step
+
+    def _discriminator_loss(self, batch: dict, fakes: dict) -> torch.Tensor:
+        """0.5 x LSGAN per discriminator, as the paper halves D's rate, on pooled generated images; plus B's
+        readers' loss on G(a), which carries a's label."""
+        pooled_a, pooled_b = self.pools["a"].query(fakes["a"]), self.pools["b"].query(fakes["b"])
+        loss_a = discriminator_loss(self.discriminator_a, batch["a"], pooled_a)
+        loss = 0.5 * (loss_a + discriminator_loss(self.discriminator_b, batch["b"], pooled_b))
+        if self.readers_b is not None:
+            self.losses["reader_b"] = self.readers_b.cross_entropy(fakes["b"].detach(), batch["label_a"])
+            loss = loss + self.losses["reader_b"]
+        return loss + self._touch(self.generator_ab, self.generator_ba)  # G and F
+
+    def _touch(self, *networks: nn.Module) -> torch.Tensor | float:
+        """Under `unused_parameters=touch`, 0 x every parameter of `networks`: zero gradients, not none."""
+        if self.hparams.unused_parameters != "touch":
+            return 0.0
+        return 0.0 * sum(p.sum() for network in networks for p in network.parameters())
 
     def _noisy(self, images: torch.Tensor) -> torch.Tensor:
         """`images` plus N(0, cycle_noise^2) per pixel (training's cycle input only)."""
@@ -309,55 +317,44 @@ class CycleGAN(L.LightningModule):
         batch = self.global_step // 2  # two optimizer steps per batch, both taken
         return bool(self.trainer.fast_dev_run) or (every > 0 and batch % every == 0)
 
-    def _evaluate(self, batch) -> dict[str, torch.Tensor]:
-        """Update the eval metrics with the real rows of `batch` (`valid_a` / `valid_b` masks: the shorter
-        domain's rows cycle to fill its batches); returns the translations, which Lightning hands to the
-        callbacks' batch-end hooks as `outputs` (the style scores use them instead of translating again)."""
+    def _evaluate(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
+        """Score the real rows of `batch` (`valid_a` / `valid_b` masks: the shorter domain's rows cycle to
+        fill its batches); returns the translations, which Lightning hands to the callbacks' batch-end hooks
+        as `outputs` (the style scores use them instead of translating again)."""
         real_a, real_b = batch["a"], batch["b"]
-        valid_a = batch.get("valid_a", torch.ones(len(real_a), dtype=torch.bool, device=real_a.device))
-        valid_b = batch.get("valid_b", torch.ones(len(real_b), dtype=torch.bool, device=real_b.device))
+        valid = {domain: _valid_rows(batch, domain) for domain in "ab"}
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
-        translations = {"fake_a": fake_a, "fake_b": fake_b}
-        metrics = self.eval_metrics
-        # per image: mean |F(G(a)) - a| and mean |G(F(b)) - b|
-        metrics["cycle_a"].update((self.generator_ba(fake_b) - real_a).abs().flatten(1).mean(1)[valid_a])
-        metrics["cycle_b"].update((self.generator_ab(fake_a) - real_b).abs().flatten(1).mean(1)[valid_b])
-        if self.content_classifier is None:
-            return translations
-        for fake, label, valid, name in (
-            (fake_b, batch.get("label_a"), valid_a, "content_a2b"),
-            (fake_a, batch.get("label_b"), valid_b, "content_b2a"),
-        ):
+        cycle_l1 = self.eval_metrics[stage]["cycle_l1"]
+        cycle_a, cycle_b = cycle_l1.metric_b.metric_a, cycle_l1.metric_b.metric_b  # 0.5 * (a + b)
+        cycle_a.update((self.generator_ba(fake_b) - real_a).abs().flatten(1).mean(1)[valid["a"]])
+        cycle_b.update((self.generator_ab(fake_a) - real_b).abs().flatten(1).mean(1)[valid["b"]])
+        self.log(f"{stage}/cycle_l1", cycle_l1, prog_bar=stage == "val")
+        if self.content_classifier is not None:
+            self._update_content(batch, stage, valid, {"a2b": fake_b, "b2a": fake_a})
+        return {"fake_a": fake_a, "fake_b": fake_b}
+
+    def _update_content(self, batch: dict, stage: str, valid: dict, fakes: dict) -> None:
+        """How many of each direction's translations the content classifier gives their source's label."""
+        for direction, fake in fakes.items():
+            source = direction[0]
+            label = batch.get(f"label_{source}")
             if label is None:
                 continue
-            keep = valid & (label >= 0)
+            keep = valid[source] & (label >= 0)
             if keep.any():
-                predicted = self.content_classifier(fake[keep].float()).argmax(1)
-                metrics[name].update((predicted == label[keep]).float())
-        return translations
+                metric = self.eval_metrics[stage][f"content_{direction}"]
+                metric.update((self.content_classifier(fake[keep].float()).argmax(1) == label[keep]).float())
+                self.log(f"{stage}/content_{direction}", metric, prog_bar=stage == "val")
 
-    def _log_eval(self, stage: str) -> None:
-        metrics = self.eval_metrics
-        values = {}
-        if metrics["cycle_a"].update_called or metrics["cycle_b"].update_called:
-            # the two directions' means, each over its domain's images: domains of different sizes weigh alike
-            values[f"{stage}/cycle_l1"] = 0.5 * (metrics["cycle_a"].compute() + metrics["cycle_b"].compute())
-        for name in ("content_a2b", "content_b2a"):
-            if metrics[name].update_called:
-                values[f"{stage}/{name}"] = metrics[name].compute()
-        if values:
-            self.log_dict(values, prog_bar=stage == "val")
-        for metric in metrics.values():
-            metric.reset()
+    def kept_content(self, stage: str) -> list[torch.Tensor]:
+        """This epoch's `content_a2b`, `content_b2a` so far, those that were scored."""
+        metrics = self.eval_metrics[stage]
+        return [
+            metrics[n].compute().float() for n in ("content_a2b", "content_b2a") if metrics[n].update_called
+        ]
 
     def validation_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._evaluate(batch)
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_eval("val")
+        return self._evaluate(batch, "val")
 
     def test_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._evaluate(batch)
-
-    def on_test_epoch_end(self) -> None:
-        self._log_eval("test")
+        return self._evaluate(batch, "test")

@@ -1,11 +1,13 @@
-"""CyCADA's semantic consistency (Hoffman et al. 2018): a frozen classifier fitted on domain A's labelled
-training images tells G to keep the class of what it translates. Domain B's labels are never read.
+"""CyCADA's semantic consistency (Hoffman et al. 2018): frozen digit readers fitted on domain A's labelled
+training images tell G to keep the class of what it translates. Domain B's labels are never read.
 
-The classifier is a network of its own (not the shipped MNIST classifier that scores "content kept"),
-trained with jitter in angle, scale, position and stroke so that it can read translated digits.
+A reader is a network of its own (not the shipped MNIST classifier that scores "content kept"), trained
+with jitter in angle, scale, position and stroke so that it can read translated digits.
 """
 
+import dataclasses
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -52,7 +54,29 @@ def checked_reader_networks(networks) -> list[str]:
     return networks
 
 
-class LabelClassifier(nn.Module):
+@dataclasses.dataclass(frozen=True)
+class ReaderSettings:
+    """A's readers: one per network and seed, fitted for `epochs`; under `jitter` they read jittered copies,
+    so that no pixel-exact pattern can please them (an adversarial example for one reader only)."""
+
+    epochs: int
+    seeds: list[int]
+    networks: list[str]
+    jitter: bool
+
+    @classmethod
+    def checked(cls, epochs: int, seeds, networks, jitter) -> "ReaderSettings":
+        """The settings, or an ArgumentError naming the first argument out of range."""
+        if not isinstance(jitter, bool):
+            raise ArgumentError("reader_jitter", jitter, "true or false")
+        return cls(epochs, checked_reader_seeds(seeds), checked_reader_networks(networks), jitter)
+
+    def readers(self) -> list[tuple[str, int]]:
+        """Every (network, seed): every network with every seed."""
+        return [(network, seed) for network in self.networks for seed in self.seeds]
+
+
+class DigitReader(nn.Module):
     """Images in [-1, 1] `(N, C, H, W)` -> `(N, num_classes)` logits, by a network of READER_NETWORKS."""
 
     def __init__(self, channels: int, num_classes: int = 10, width: int = 32, network: str = "small_cnn"):
@@ -61,6 +85,37 @@ class LabelClassifier(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
+
+
+def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the rows with a label (>= 0); 0, not NaN, when none has one. Masked rather than
+    filtered, so that the step never waits on the device to count the rows."""
+    labelled = labels >= 0
+    per_row = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labelled
+    return per_row.sum() / labelled.sum().clamp(min=1)
+
+
+class DigitReaders(nn.ModuleList):
+    """Several readers that read as one: their mean loss, their mean softmax. The mean matters: one reader
+    can be sure and wrong about a whole class (bench/RESULTS.md)."""
+
+    def __init__(self, readers: Iterable[DigitReader], jitter: bool = False):
+        super().__init__(readers)
+        self.jitter = jitter
+
+    def cross_entropy(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The readers' mean `labelled_cross_entropy` on `images` (jittered copies under `jitter`)."""
+        if self.jitter:
+            images = jitter(images)
+        return sum(labelled_cross_entropy(reader(images), labels) for reader in self) / len(self)
+
+    @torch.no_grad()
+    def pseudo_labels(self, images: torch.Tensor, confidence: float) -> torch.Tensor:
+        """The class of each image by the readers' mean softmax; -1 where that mean is less sure than
+        `confidence`."""
+        sure, labels = (sum(reader(images).softmax(1) for reader in self) / len(self)).max(1)
+        labels[sure < confidence] = -1
+        return labels
 
 
 def jitter(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -81,19 +136,19 @@ def jitter(images: torch.Tensor, generator: torch.Generator | None = None) -> to
     return torch.where(stroke == 0, thin, torch.where(stroke == 2, thick, moved))
 
 
-def fit_label_classifier(
+def fit_reader(
     images: torch.Tensor,
     labels: torch.Tensor,
     epochs: int = 5,
     batch_size: int = 64,
     seed: int = 0,
     network: str = "small_cnn",
-) -> LabelClassifier:
+) -> DigitReader:
     """Cross-entropy on jittered `images` with their `labels` (0 .. 9), Adam 2e-3; frozen, in eval mode."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + INIT_SEED_OFFSET[network])
-        model = LabelClassifier(images.shape[1], network=network)
+        model = DigitReader(images.shape[1], network=network)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     model.train()
     what = f"fitting a digit reader ({network}, seed {seed}) on {len(images)} images"
@@ -108,21 +163,21 @@ def fit_label_classifier(
     return model.eval().requires_grad_(False)
 
 
-def cached_label_classifier(
+def cached_reader(
     images: torch.Tensor,
     labels: torch.Tensor,
     cache_dir: Path,
     epochs: int = 5,
     seed: int = 0,
     network: str = "small_cnn",
-) -> LabelClassifier:
-    """`fit_label_classifier` once per training data and settings; weights cached in `cache_dir`."""
+) -> DigitReader:
+    """`fit_reader` once per training data and settings; weights cached in `cache_dir`."""
     # a small CNN keeps the key it had before readers had other shapes, so existing caches stay valid
     settings = f"{epochs}-{seed}" if network == "small_cnn" else f"{epochs}-{seed}-{network}"
     key = fingerprint(images, labels, settings=settings)
 
-    def fit() -> LabelClassifier:
-        model = fit_label_classifier(images, labels, epochs=epochs, seed=seed, network=network)
+    def fit() -> DigitReader:
+        model = fit_reader(images, labels, epochs=epochs, seed=seed, network=network)
         with torch.no_grad():
             accuracy = (model(images).argmax(1) == labels).float().mean()
         log.info(
@@ -130,5 +185,6 @@ def cached_label_classifier(
         )
         return model
 
-    empty = LabelClassifier(images.shape[1], network=network)
+    empty = DigitReader(images.shape[1], network=network)
+    # the file name keeps the readers' first name, so that existing caches stay valid
     return cached_fit(Path(cache_dir) / f"label_classifier-{key}.pt", empty, fit)

@@ -6,10 +6,10 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
 
-from flik_lab.models.contracts import Seq2SeqNetwork
+from flik_lab.models.contracts import SentencePairData, Seq2SeqNetwork
 from flik_lab.models.finite_loss import BatchSteps, NonfiniteLoss
 from flik_lab.models.optimization import (
     OptimizerFactory,
@@ -37,17 +37,31 @@ class LimitedVocabulary(nn.Module):
 
     def step(self, state, tokens: torch.Tensor):
         logits, state, attention = self.network.step(state, tokens)
-        return logits.masked_fill(torch.arange(logits.shape[-1], device=logits.device) >= self.size,
-                                  float("-inf")), state, attention  # fmt: skip
+        beyond = torch.arange(logits.shape[-1], device=logits.device) >= self.size
+        return logits.masked_fill(beyond, float("-inf")), state, attention
 
     def reorder(self, state, index: torch.Tensor):
         return self.network.reorder(state, index)
 
 
+def translation_scores(pad_id: int) -> MetricCollection:
+    """A stage's scores: corpus BLEU and chrF (in %), exact matches, token accuracy, perplexity."""
+    return MetricCollection(
+        {
+            "bleu": 100 * SacreBLEUScore(tokenize="13a"),
+            "chrf": 100 * CHRFScore(),
+            "exact_match": MeanMetric(),
+            "token_acc": MeanMetric(),
+            "perplexity": Perplexity(ignore_index=pad_id),
+        },
+        compute_groups=False,  # each is updated on its own inputs
+    )
+
+
 class Translator(L.LightningModule):
     """Trains `network` on `target[:, :-1] -> target[:, 1:]`; validation decodes greedily, test with the beam.
 
-    Detokenizing needs the target tokenizer: the DataModule's `decode_target` (or `detokenize=` here).
+    Detokenizing needs the target tokenizer: the data's (`use_data`), or a loaded one set as `detokenize`.
     """
 
     data_kind = "sentence_pairs"  # a DataModule must list it in its `data_kinds`
@@ -76,21 +90,20 @@ class Translator(L.LightningModule):
         check_optimizer("optimizer", optimizer)
         self.save_hyperparameters(ignore=["network", "optimizer", "scheduler"], logger=False)
         self.network, self.optimizer, self.scheduler = network, optimizer, scheduler
-        self.detokenize = None  # ids -> sentences; set in setup() from the DataModule
+        self.detokenize = None  # ids -> sentences: the data's (`use_data`) or a loaded tokenizer's
         self.target_vocab_size: int | None = None  # the tokenizer's size, if below the output layer's
+        self._data: SentencePairData | None = None
         self.skipped_steps = 0
-        for stage in ("val", "test"):
-            setattr(self, f"{stage}_bleu", SacreBLEUScore(tokenize="13a"))
-            setattr(self, f"{stage}_chrf", CHRFScore())
-            setattr(self, f"{stage}_exact", MeanMetric())
-            setattr(self, f"{stage}_token_acc", MeanMetric())
-            setattr(self, f"{stage}_perplexity", Perplexity(ignore_index=pad_id))
+        self.scores = nn.ModuleDict({stage: translation_scores(pad_id) for stage in ("val", "test")})
+
+    def use_data(self, data: SentencePairData) -> None:
+        """Detokenize with `data`'s target tokenizer (`models/connect.py` hands it over)."""
+        self._data = data
 
     def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if self.detokenize is None and datamodule is not None:
-            self.detokenize = datamodule.decode_target
-            self.target_vocab_size = datamodule.target_vocab_size
+        if self.detokenize is None and self._data is not None:  # its tokenizers exist once it is set up
+            self.detokenize = self._data.decode_target
+            self.target_vocab_size = self._data.target_vocab_size
 
     def forward(self, source: torch.Tensor, source_lengths: torch.Tensor, target_in: torch.Tensor):
         """Teacher-forced logits `(N, T, V)` and cross-attention weights."""
@@ -122,9 +135,13 @@ class Translator(L.LightningModule):
 
     @torch.no_grad()
     def translate_ids(
-        self, source: torch.Tensor, source_lengths: torch.Tensor, beam_size: int = 1, nbest: int = 1,
+        self,
+        source: torch.Tensor,
+        source_lengths: torch.Tensor,
+        beam_size: int = 1,
+        nbest: int = 1,
         length_penalty: float | None = None,
-    ) -> list[list[Hypothesis]]:  # fmt: skip
+    ) -> list[list[Hypothesis]]:
         """The `nbest` best hypotheses of each source row; beam 1 is greedy decoding."""
         hp = self.hparams
         max_length = self.decode_length(source_lengths)
@@ -135,54 +152,48 @@ class Translator(L.LightningModule):
             found = greedy_decode(network, source, source_lengths, max_length, hp.bos_id, hp.eos_id)
             return [[hypothesis] for hypothesis in found]
         penalty = hp.length_penalty if length_penalty is None else length_penalty
-        return beam_search(network, source, source_lengths, beam_size, max_length, hp.bos_id,
-                           hp.eos_id, length_penalty=penalty, nbest=nbest)  # fmt: skip
+        return beam_search(
+            network,
+            source,
+            source_lengths,
+            beam_size,
+            max_length,
+            hp.bos_id,
+            hp.eos_id,
+            length_penalty=penalty,
+            nbest=nbest,
+        )
 
     def _evaluate(self, batch: dict, stage: str, beam_size: int) -> None:
         loss, logits = self._loss(batch)
         labels = batch["target"][:, 1:]
         real = labels != self.hparams.pad_id
         correct = (logits.argmax(-1) == labels) & real
-        n = len(batch["source"])
-        getattr(self, f"{stage}_token_acc").update(correct.sum() / real.sum(), weight=real.sum())
-        getattr(self, f"{stage}_perplexity").update(logits.float(), labels)
-        self.log(f"{stage}/loss", loss, batch_size=n, sync_dist=True)
+        scores = self.scores[stage]
+        scores["token_acc"].update(correct.sum() / real.sum(), weight=real.sum())
+        scores["perplexity"].update(logits.float(), labels)
+        self.log(f"{stage}/loss", loss, batch_size=len(batch["source"]), sync_dist=True)
 
         if self.detokenize is None:
-            raise RuntimeError("Translator needs a detokenizer: train it with a TranslationDataModule")
+            raise RuntimeError(
+                "Translator needs a detokenizer: connect it to sentence pairs (models/connect.py)"
+            )
         best = [found[0] for found in self.translate_ids(batch["source"], batch["source_lengths"], beam_size)]
         predictions = self.detokenize([hypothesis.tokens for hypothesis in best])
         references = list(batch["target_text"])
-        getattr(self, f"{stage}_bleu").update(predictions, [[ref] for ref in references])
-        getattr(self, f"{stage}_chrf").update(predictions, [[ref] for ref in references])
+        scores["bleu"].update(predictions, [[ref] for ref in references])
+        scores["chrf"].update(predictions, [[ref] for ref in references])
         exact = torch.tensor([p.strip() == r.strip() for p, r in zip(predictions, references, strict=True)])
-        getattr(self, f"{stage}_exact").update(exact.float().to(self.device))
-
-    def _log_epoch(self, stage: str) -> None:
-        # compute() syncs the states across DDP ranks: every example counted once
-        scores = {
-            "bleu": 100 * getattr(self, f"{stage}_bleu").compute(),
-            "chrf": 100 * getattr(self, f"{stage}_chrf").compute(),
-            "exact_match": getattr(self, f"{stage}_exact").compute(),
-            "token_acc": getattr(self, f"{stage}_token_acc").compute(),
-            "perplexity": getattr(self, f"{stage}_perplexity").compute(),
-        }
-        for name, value in scores.items():
-            self.log(f"{stage}/{name}", value.float(), prog_bar=name in ("bleu", "exact_match"))
-        for name in ("bleu", "chrf", "exact", "token_acc", "perplexity"):
-            getattr(self, f"{stage}_{name}").reset()
+        scores["exact_match"].update(exact.float().to(self.device))
+        # logged as objects: Lightning computes them (summed over ranks) at the epoch end and resets them
+        for name, metric in scores.items():
+            self.log(f"{stage}/{name}", metric, prog_bar=name in ("bleu", "exact_match"))
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._evaluate(batch, "val", beam_size=1)
 
-    def on_validation_epoch_end(self) -> None:
-        self._log_epoch("val")
-
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._evaluate(batch, "test", beam_size=self.hparams.beam_size)
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch("test")
 
     def configure_optimizers(self):
         return single_optimizer(self, self.optimizer, self.scheduler, default=torch.optim.AdamW)
