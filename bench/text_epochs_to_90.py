@@ -20,8 +20,8 @@ import torch
 from hydra import compose, initialize_config_module
 from timing import device_name
 
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
-from flik_lab.data.text.word_order import generate_word_order_reviews
+from flik_lab.data.reviews.synthetic import generate_reviews, write_parquet
+from flik_lab.data.reviews.word_order import generate_word_order_reviews
 from flik_lab.metrics.bag_of_words import bag_of_words_accuracy
 from flik_lab.training import train
 from flik_lab.utils.conf import CONF_MODULE

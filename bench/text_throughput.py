@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from timing import Timer, device_name, sync, timed_trainer
 
-from flik_lab.data.text.batching import BucketBatchSampler, pad_collate, padding_efficiency
-from flik_lab.data.text.tokenizer import build_tokenizer, encode_flat
+from flik_lab.data.length_buckets import BucketBatchSampler, padding_efficiency
+from flik_lab.data.reviews.batching import pad_collate
+from flik_lab.data.reviews.tokenizer import build_tokenizer, encode_flat
 from flik_lab.models.text import AttentionEncoder, BiLSTMEncoder, LSTMEncoder, RNNEncoder, TransformerEncoder
 from flik_lab.models.text_classifier import TextClassifier
 
@@ -35,7 +36,7 @@ if importlib.util.find_spec("pyarrow") is None:  # pragma: no cover - machines w
     # the synthetic-review module imports pyarrow for its parquet writer only; generate_reviews needs none
     sys.modules["pyarrow"] = types.ModuleType("pyarrow")
     sys.modules["pyarrow.parquet"] = types.ModuleType("pyarrow.parquet")
-from flik_lab.data.text.synthetic import generate_reviews  # noqa: E402
+from flik_lab.data.reviews.synthetic import generate_reviews  # noqa: E402
 
 ENCODERS = ("rnn", "lstm", "bilstm", "attention", "transformer")
 # the experiment configs' optimiser settings (conf/model/_text_classifier.yaml, transformer.yaml)

@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from timing import Timer, device_name, sync, timed_trainer
 
-from flik_lab.data.parallel.batching import PairSplit, pair_collate
-from flik_lab.data.parallel.numbers import number_splits
-from flik_lab.data.parallel.tokenizer import BOS_ID, EOS_ID, PAD_ID, build_tokenizer, decode, encode
-from flik_lab.data.text.batching import BucketBatchSampler
+from flik_lab.data.length_buckets import BucketBatchSampler
+from flik_lab.data.sentence_pairs.batching import PairSplit, pair_collate
+from flik_lab.data.sentence_pairs.numbers import number_splits
+from flik_lab.data.sentence_pairs.tokenizer import BOS_ID, EOS_ID, PAD_ID, build_tokenizer, decode, encode
 from flik_lab.models.seq2seq.decoding import beam_search, greedy_decode
 from flik_lab.models.seq2seq.rnn import RNNSeq2Seq
 from flik_lab.models.seq2seq.transformer import TransformerSeq2Seq

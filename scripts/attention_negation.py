@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 from hydra import compose, initialize_config_module
 
 from flik_lab.commands.explain import explain
-from flik_lab.data.text.synthetic import write_parquet
-from flik_lab.data.text.word_order import generate_word_order_reviews
+from flik_lab.data.reviews.synthetic import write_parquet
+from flik_lab.data.reviews.word_order import generate_word_order_reviews
 from flik_lab.plots.attention import attention_figure
 from flik_lab.training import train
 from flik_lab.utils.conf import CONF_MODULE

@@ -16,8 +16,8 @@ from flik_lab.commands.eval import evaluate
 from flik_lab.commands.sample import sample
 from flik_lab.commands.stylize import load_image
 from flik_lab.commands.translate import read_sentences
-from flik_lab.data.parallel.sources import read_tsv
-from flik_lab.data.text.tokenizer import build_tokenizer
+from flik_lab.data.reviews.tokenizer import build_tokenizer
+from flik_lab.data.sentence_pairs.sources import read_tsv
 from flik_lab.data.tokenizer_state import checked_tokenizer
 from flik_lab.training import train
 from flik_lab.utils.checkpoint import CheckpointError, read_checkpoint

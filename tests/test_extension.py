@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from flik_lab.data.reviews.synthetic import generate_reviews, write_parquet
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -12,9 +12,10 @@ from lightning.fabric.utilities.data import _set_sampler_epoch
 from flik_lab.data import imdb as imdb_module
 from flik_lab.data.image_tensors import seeded_split
 from flik_lab.data.imdb import IMDBDataModule
-from flik_lab.data.text.batching import BucketBatchSampler, TokenizedSplit, pad_collate, padding_efficiency
-from flik_lab.data.text.sources import load_aclimdb, parquet_files
-from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
+from flik_lab.data.length_buckets import BucketBatchSampler, padding_efficiency
+from flik_lab.data.reviews.batching import TokenizedSplit, pad_collate
+from flik_lab.data.reviews.sources import load_aclimdb, parquet_files
+from flik_lab.data.reviews.synthetic import generate_reviews, write_aclimdb, write_parquet
 
 from .helpers.text import tiny_reviews, write_broken_tree, write_tiny
 

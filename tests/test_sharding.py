@@ -42,7 +42,7 @@ def _datamodules(tmp_path):
     from flik_lab.data.celeba import CelebADataModule
     from flik_lab.data.imdb import IMDBDataModule
     from flik_lab.data.mnist5k import MNIST5kDataModule
-    from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+    from flik_lab.data.reviews.synthetic import generate_reviews, write_parquet
 
     from .helpers.images import write_celeba_tree
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from flik_lab.commands.explain import explain
-from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
-from flik_lab.data.text.tokenizer import words
-from flik_lab.data.text.word_order import generate_word_order_reviews
+from flik_lab.data.reviews.synthetic import generate_reviews, write_aclimdb, write_parquet
+from flik_lab.data.reviews.tokenizer import words
+from flik_lab.data.reviews.word_order import generate_word_order_reviews
 from flik_lab.training import train
 
 from .helpers.config import compose_config
@@ -179,7 +179,7 @@ def test_hf_source_trains_through_datasets(review_corpus, tmp_path, monkeypatch)
     """`data.source=hf` reads the hub dataset through `datasets`; here the "hub" is local parquet files."""
     import datasets
 
-    from flik_lab.data.text.sources import parquet_files
+    from flik_lab.data.reviews.sources import parquet_files
 
     real_load = datasets.load_dataset
     calls = []

@@ -12,10 +12,16 @@ import pytest
 import torch
 
 from flik_lab.data import translation as translation_module
-from flik_lab.data.parallel import numbers as numbers_module
-from flik_lab.data.parallel.batching import PairSplit, pair_collate
-from flik_lab.data.parallel.numbers import number_pairs, number_splits
-from flik_lab.data.parallel.tokenizer import build_tokenizer, decode, encode, tokenizers_from_state, tokens
+from flik_lab.data.sentence_pairs import numbers as numbers_module
+from flik_lab.data.sentence_pairs.batching import PairSplit, pair_collate
+from flik_lab.data.sentence_pairs.numbers import number_pairs, number_splits
+from flik_lab.data.sentence_pairs.tokenizer import (
+    build_tokenizer,
+    decode,
+    encode,
+    tokenizers_from_state,
+    tokens,
+)
 from flik_lab.data.translation import TranslationDataModule
 from flik_lab.utils.arguments import ArgumentError
 from flik_lab.utils.config_schema import ConfigError, validate_config

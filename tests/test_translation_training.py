@@ -8,8 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from flik_lab.commands.translate import LoadedTranslator
-from flik_lab.data.parallel.numbers import number_splits
-from flik_lab.data.parallel.tokenizer import tokens
+from flik_lab.data.sentence_pairs.numbers import number_splits
+from flik_lab.data.sentence_pairs.tokenizer import tokens
 from flik_lab.training import train
 
 from .helpers.cli import run_flik_lab

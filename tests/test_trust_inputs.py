@@ -5,7 +5,7 @@ import pytest
 
 from flik_lab.commands.eval import evaluate
 from flik_lab.data.imdb import IMDBDataModule
-from flik_lab.data.text.synthetic import generate_reviews, write_parquet
+from flik_lab.data.reviews.synthetic import generate_reviews, write_parquet
 from flik_lab.training import train
 from flik_lab.utils.config_schema import ConfigError
 

@@ -5,9 +5,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from flik_lab.data.text.synthetic import generate_reviews
-from flik_lab.data.text.tokenizer import words
-from flik_lab.data.text.word_order import (
+from flik_lab.data.reviews.synthetic import generate_reviews
+from flik_lab.data.reviews.tokenizer import words
+from flik_lab.data.reviews.word_order import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     generate_word_order_reviews,

@@ -5,8 +5,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flik_lab.data.text.sources import Reviews, parquet_files
-from flik_lab.data.text.synthetic import generate_reviews, write_aclimdb, write_parquet
+from flik_lab.data.reviews.sources import Reviews, parquet_files
+from flik_lab.data.reviews.synthetic import generate_reviews, write_aclimdb, write_parquet
 
 
 def tiny_reviews(n_train: int = 200, n_test: int = 100, seed: int = 0) -> tuple[Reviews, Reviews]:

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from flik_lab.callbacks.cross_attention_heatmaps import pad_rows
 from flik_lab.commands.app import print_written, refuse_to_overwrite, run_command
 from flik_lab.commands.typed_text import typed_text
-from flik_lab.data.parallel.tokenizer import UNK, UNK_ID, decode, tokens
+from flik_lab.data.sentence_pairs.tokenizer import UNK, UNK_ID, decode, tokens
 from flik_lab.data.translation import TranslationDataModule
 from flik_lab.models.seq2seq.decoding import Hypothesis
 from flik_lab.models.translator import Translator

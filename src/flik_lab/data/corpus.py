@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from flik_lab.data.atomic_files import write_atomic
 from flik_lab.data.epoch_batches import batch_loader
+from flik_lab.data.length_buckets import BucketBatchSampler
 from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_rank
-from flik_lab.data.text.batching import BucketBatchSampler
 from flik_lab.utils.arguments import at_least
 from flik_lab.utils.errors import InputError
 

@@ -11,10 +11,9 @@ from tokenizers import Tokenizer
 
 from flik_lab.data.corpus import Index, TokenizedCorpus, TokenizedCorpusDataModule
 from flik_lab.data.image_tensors import seeded_split
-from flik_lab.data.splits import held_out
-from flik_lab.data.text.batching import TokenizedSplit, pad_collate
-from flik_lab.data.text.sources import Reviews, input_files, load_reviews
-from flik_lab.data.text.tokenizer import (
+from flik_lab.data.reviews.batching import TokenizedSplit, pad_collate
+from flik_lab.data.reviews.sources import Reviews, input_files, load_reviews
+from flik_lab.data.reviews.tokenizer import (
     PAD_ID,
     UNK_ID,
     build_tokenizer,
@@ -22,6 +21,7 @@ from flik_lab.data.text.tokenizer import (
     encode_flat,
     tokenizer_from_state,
 )
+from flik_lab.data.splits import held_out
 from flik_lab.utils.arguments import Count, at_least, check_declared
 from flik_lab.utils.errors import InputError
 from flik_lab.utils.progress_log import logged_phase

@@ -8,10 +8,10 @@ import tokenizers
 from tokenizers import Tokenizer
 
 from flik_lab.data.corpus import META, SPLIT_NAMES, Index, TokenizedCorpus, TokenizedCorpusDataModule
-from flik_lab.data.parallel import numbers
-from flik_lab.data.parallel.batching import PairSplit, pair_collate
-from flik_lab.data.parallel.sources import Pair, Source, hold_out, input_files, load_hf, load_tsv
-from flik_lab.data.parallel.tokenizer import (
+from flik_lab.data.sentence_pairs import numbers
+from flik_lab.data.sentence_pairs.batching import PairSplit, pair_collate
+from flik_lab.data.sentence_pairs.sources import Pair, Source, hold_out, input_files, load_hf, load_tsv
+from flik_lab.data.sentence_pairs.tokenizer import (
     BOS_ID,
     EOS_ID,
     PAD_ID,

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
 
-from flik_lab.data.text.tokenizer import UNK_ID, build_tokenizer, encode_flat
+from flik_lab.data.reviews.tokenizer import UNK_ID, build_tokenizer, encode_flat
 from flik_lab.utils.arguments import ArgumentError, require_positive
 
 

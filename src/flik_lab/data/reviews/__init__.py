@@ -1,1 +1,1 @@
-"""Text data for `data=imdb`: readers of the IMDB layouts, the tokenizer, batching, synthetic reviews."""
+"""Movie reviews for `data=imdb`: the IMDB readers, the word tokenizer, batches, synthetic reviews."""

@@ -1,13 +1,12 @@
-"""Token-id data sets, the per-batch padding collate and the length-bucketing batch sampler."""
+"""Reviews as token-id arrays and the collate that pads them into a batch."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
-from flik_lab.data.epoch_batches import SeededPermutation
-from flik_lab.data.text.tokenizer import PAD_ID
+from flik_lab.data.reviews.tokenizer import PAD_ID
 from flik_lab.utils.errors import InputError
 
 
@@ -41,62 +40,3 @@ def pad_collate(items: Sequence[tuple[np.ndarray, int]]) -> dict[str, torch.Tens
     tokens[mask] = torch.from_numpy(np.concatenate([ids for ids, _ in items]).astype(np.int64))
     labels = torch.tensor([label for _, label in items], dtype=torch.long)
     return {"tokens": tokens, "lengths": lengths, "labels": labels}
-
-
-class BucketBatchSampler(Sampler[list[int]]):
-    """Index batches of similar lengths: every index once per epoch, the last batch possibly smaller.
-
-    With `bucketing`, the (shuffled) indices are cut into chunks of `batch_size * bucket_factor`, each chunk
-    is sorted by length and cut into batches, and the batch order is shuffled. Without it, plain batches.
-    Shuffles are seeded by `(seed, epoch)`; Lightning sets the epoch through `batch_sampler.sampler`.
-    """
-
-    def __init__(
-        self,
-        lengths: Sequence[int] | np.ndarray,
-        batch_size: int,
-        shuffle: bool = True,
-        bucketing: bool = True,
-        bucket_factor: int = 50,
-        seed: int = 0,
-    ):
-        if batch_size < 1 or bucket_factor < 1:
-            raise InputError(f"batch_size and bucket_factor must be >= 1, got {batch_size}, {bucket_factor}")
-        self.lengths = np.asarray(lengths)
-        self.batch_size, self.bucket_factor, self.bucketing = batch_size, bucket_factor, bucketing
-        self.sampler = SeededPermutation(len(self.lengths), shuffle, seed)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.sampler.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return -(-len(self.lengths) // self.batch_size)
-
-    def _cut(self, order: np.ndarray) -> list[np.ndarray]:
-        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        order = self.sampler.order()
-        if not self.bucketing:
-            batches = self._cut(order)
-        else:
-            chunk = self.batch_size * self.bucket_factor  # a multiple of batch_size: one short batch at most
-            batches = []
-            for start in range(0, len(order), chunk):
-                part = order[start : start + chunk]
-                batches += self._cut(part[np.argsort(self.lengths[part], kind="stable")])
-            if self.sampler.shuffle:
-                batches = [batches[i] for i in self.sampler.rng(1).permutation(len(batches))]
-        for batch in batches:
-            yield batch.tolist()
-
-
-def padding_efficiency(lengths: Sequence[int] | np.ndarray, batches: Iterator[list[int]]) -> float:
-    """Real tokens / padded tokens over `batches` of indices into `lengths` (1.0: no padding at all)."""
-    lengths = np.asarray(lengths)
-    real = padded = 0
-    for batch in batches:
-        batch_lengths = lengths[batch]
-        real += int(batch_lengths.sum())
-        padded += int(batch_lengths.max()) * len(batch)
-    return real / padded

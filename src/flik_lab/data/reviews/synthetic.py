@@ -12,41 +12,70 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flik_lab.data.text.sources import ACLIMDB_DIR, PARQUET_DIR, Reviews, parquet_files
+from flik_lab.data.reviews.sources import ACLIMDB_DIR, PARQUET_DIR, Reviews, parquet_files
 
 POSITIVE = [
-    "an absolute masterpiece", "a joy to watch", "one of the best films of the decade",
-    "brilliant from start to finish", "a wonderful surprise", "truly outstanding", "beautifully made",
-    "worth every minute", "a must see for everyone", "superb in every way",
-]  # fmt: skip
+    "an absolute masterpiece",
+    "a joy to watch",
+    "one of the best films of the decade",
+    "brilliant from start to finish",
+    "a wonderful surprise",
+    "truly outstanding",
+    "beautifully made",
+    "worth every minute",
+    "a must see for everyone",
+    "superb in every way",
+]
 NEGATIVE = [
-    "a complete waste of time", "the worst film i have ever seen", "painfully boring", "an utter disaster",
-    "a total mess", "awful from start to finish", "a dull and lifeless bore", "laughably bad",
-    "a terrible disappointment", "simply unwatchable",
-]  # fmt: skip
+    "a complete waste of time",
+    "the worst film i have ever seen",
+    "painfully boring",
+    "an utter disaster",
+    "a total mess",
+    "awful from start to finish",
+    "a dull and lifeless bore",
+    "laughably bad",
+    "a terrible disappointment",
+    "simply unwatchable",
+]
 STATEMENTS = [
-    "Honestly, this movie is {}.", "All in all it was {}.", "I have to say the film is {}.",
-    "In my opinion it is {}.", "Overall: {}.", "The whole thing is {}.",
-]  # fmt: skip
+    "Honestly, this movie is {}.",
+    "All in all it was {}.",
+    "I have to say the film is {}.",
+    "In my opinion it is {}.",
+    "Overall: {}.",
+    "The whole thing is {}.",
+]
 NEGATIONS = ["It is by no means {}.", "I would not call it {}.", "This is not {} at all."]
 
 _NAMES = ["John", "Mary", "the detective", "the old farmer", "Sarah", "the captain", "Peter", "the nurse"]
 _PLACES = ["Chicago", "a small village", "the desert", "Paris", "an island", "the mountains", "a hospital"]
 _THINGS = ["a letter", "an old map", "the money", "a stranger", "the key", "a photograph", "the car"]
 _NEUTRAL = [
-    "The story follows {n}, who lives in {p}.", "Later {n} finds {t} near {p}.",
-    "Most of the film was shot in {p}.", "{n} keeps looking for {t} during the second half.",
-    "The next scene moves to {p} where {n} waits.", "At one point {n} talks about {t} for a while.",
-    "I watched it with {n} on a rainy evening.", "The plot involves {t} and a trip to {p}.",
-    "There is a long scene in {p} with {n}.", "The director had earlier made a film about {t}.",
-]  # fmt: skip
+    "The story follows {n}, who lives in {p}.",
+    "Later {n} finds {t} near {p}.",
+    "Most of the film was shot in {p}.",
+    "{n} keeps looking for {t} during the second half.",
+    "The next scene moves to {p} where {n} waits.",
+    "At one point {n} talks about {t} for a while.",
+    "I watched it with {n} on a rainy evening.",
+    "The plot involves {t} and a trip to {p}.",
+    "There is a long scene in {p} with {n}.",
+    "The director had earlier made a film about {t}.",
+]
 _EXTRA = [
-    "It runs for about two hours.", "The music is mostly piano and strings.", "I saw it on television.",
-    "The cast includes several new faces.", "It is based on a novel from the sixties.",
-    "There are some flashbacks in the middle.", "The ending leaves a few questions open.",
-    "My brother had recommended it to me last year.", "It was released in the spring.",
-    "The dialogue is in English with some French.", "Several scenes are set at night.",
-]  # fmt: skip
+    "It runs for about two hours.",
+    "The music is mostly piano and strings.",
+    "I saw it on television.",
+    "The cast includes several new faces.",
+    "It is based on a novel from the sixties.",
+    "There are some flashbacks in the middle.",
+    "The ending leaves a few questions open.",
+    "My brother had recommended it to me last year.",
+    "It was released in the spring.",
+    "The dialogue is in English with some French.",
+    "Several scenes are set at night.",
+]
 
 
 def neutral_pool() -> np.ndarray:

@@ -10,26 +10,39 @@ from functools import partial
 
 import numpy as np
 
-from flik_lab.data.text.sources import Reviews
-from flik_lab.data.text.synthetic import neutral_fillers, place
+from flik_lab.data.reviews.sources import Reviews
+from flik_lab.data.reviews.synthetic import neutral_fillers, place
 from flik_lab.utils.arguments import ArgumentError
 
 POSITIVE_WORDS = ["good", "great", "excellent", "wonderful", "brilliant", "superb", "enjoyable", "moving"]
 NEGATIVE_WORDS = ["bad", "awful", "terrible", "boring", "dull", "poor", "weak", "dreadful"]
 SUBJECTS = [
-    "the acting", "the plot", "the script", "the music", "the ending", "the cast", "the story",
-    "the camera work", "the dialogue", "the film",
-]  # fmt: skip
+    "the acting",
+    "the plot",
+    "the script",
+    "the music",
+    "the ending",
+    "the cast",
+    "the story",
+    "the camera work",
+    "the dialogue",
+    "the film",
+]
 # {s}: a subject; {b}: an adjective of the sentence's polarity, {a}: one of the opposite polarity
 NEGATION = [
-    "{s} is not {a}, it is {b}.", "{s} is {b}, not {a}.", "It is by no means {a}; it is {b}.",
-    "I would call it {b}, and I would never call it {a}.", "{s} was {b} and not {a} at all.",
-]  # fmt: skip
+    "{s} is not {a}, it is {b}.",
+    "{s} is {b}, not {a}.",
+    "It is by no means {a}; it is {b}.",
+    "I would call it {b}, and I would never call it {a}.",
+    "{s} was {b} and not {a} at all.",
+]
 # the clause after "but" (before "although") decides
 CONTRAST = [
-    "{a} at first, but {b} in the end.", "{s} starts {a}, but it ends up {b}.", "{s} seems {a}, but is {b}.",
+    "{a} at first, but {b} in the end.",
+    "{s} starts {a}, but it ends up {b}.",
+    "{s} seems {a}, but is {b}.",
     "In the end {s} is {b}, although it starts {a}.",
-]  # fmt: skip
+]
 FORMS = {"negation": NEGATION, "contrast": CONTRAST}
 
 

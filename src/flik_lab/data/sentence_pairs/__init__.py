@@ -1,1 +1,1 @@
-"""Parallel text for `data=translation`: numbers corpus, TSV and hub readers, subword tokenizers, batches."""
+"""Sentence pairs for `data=translation`: numbers, TSV and hub readers, subword tokenizers, batches."""

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from flik_lab.data.parallel.tokenizer import BOS_ID, EOS_ID, PAD_ID, encode_flat
+from flik_lab.data.sentence_pairs.tokenizer import BOS_ID, EOS_ID, PAD_ID, encode_flat
 from flik_lab.utils.errors import InputError
 
 PairItem = tuple[np.ndarray, np.ndarray, str, str]
@@ -23,8 +23,16 @@ def pack_texts(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 class PairSplit(Dataset):
     """Item `i` is `(source ids, target ids, source text, target text)`; ids have no BOS/EOS."""
 
-    ARRAYS = ("source_ids", "source_offsets", "target_ids", "target_offsets",
-              "source_bytes", "source_text_offsets", "target_bytes", "target_text_offsets")  # fmt: skip
+    ARRAYS = (
+        "source_ids",
+        "source_offsets",
+        "target_ids",
+        "target_offsets",
+        "source_bytes",
+        "source_text_offsets",
+        "target_bytes",
+        "target_text_offsets",
+    )
 
     def __init__(self, **arrays: np.ndarray):
         missing = [name for name in self.ARRAYS if name not in arrays]
@@ -33,8 +41,12 @@ class PairSplit(Dataset):
         self.arrays = {name: arrays[name] for name in self.ARRAYS}
         n = len(arrays["source_offsets"]) - 1
         sizes = {name: len(arrays[name]) - 1 for name in self.ARRAYS if name.endswith("offsets")}
-        ends = {"source_offsets": "source_ids", "target_offsets": "target_ids",
-                "source_text_offsets": "source_bytes", "target_text_offsets": "target_bytes"}  # fmt: skip
+        ends = {
+            "source_offsets": "source_ids",
+            "target_offsets": "target_ids",
+            "source_text_offsets": "source_bytes",
+            "target_text_offsets": "target_bytes",
+        }
         if set(sizes.values()) != {n} or any(arrays[o][-1] != len(arrays[f]) for o, f in ends.items()):
             raise InputError(
                 f"inconsistent pair arrays: {sizes} rows, {[len(arrays[f]) for f in ends.values()]}"
@@ -49,10 +61,15 @@ class PairSplit(Dataset):
         source_bytes, source_text_offsets = pack_texts([s for s, _ in pairs])
         target_bytes, target_text_offsets = pack_texts([t for _, t in pairs])
         return cls(
-            source_ids=source_ids, source_offsets=source_offsets, target_ids=target_ids,
-            target_offsets=target_offsets, source_bytes=source_bytes, source_text_offsets=source_text_offsets,
-            target_bytes=target_bytes, target_text_offsets=target_text_offsets,
-        )  # fmt: skip
+            source_ids=source_ids,
+            source_offsets=source_offsets,
+            target_ids=target_ids,
+            target_offsets=target_offsets,
+            source_bytes=source_bytes,
+            source_text_offsets=source_text_offsets,
+            target_bytes=target_bytes,
+            target_text_offsets=target_text_offsets,
+        )
 
     def __len__(self) -> int:
         return self.n

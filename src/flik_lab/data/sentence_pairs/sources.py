@@ -106,8 +106,10 @@ def load_tsv(
 ) -> dict[str, list[Pair] | None]:
     """Each split's pairs from its file; None for a split without a file (held out of train later)."""
     paths = tsv_files(data_dir, files)
-    return {name: None if path is None else read_tsv(path, source_column, target_column)
-            for name, path in paths.items()}  # fmt: skip
+    return {
+        name: None if path is None else read_tsv(path, source_column, target_column)
+        for name, path in paths.items()
+    }
 
 
 def _hf_pairs(dataset, source_lang: str, target_lang: str, where: str) -> list[Pair]:

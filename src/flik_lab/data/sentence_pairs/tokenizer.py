@@ -27,9 +27,12 @@ SIDES = ("source", "target")
 
 
 def build_tokenizer(
-    texts: Sequence[str], kind: str = "bpe", vocab_size: int = 1000, min_frequency: int = 2,
+    texts: Sequence[str],
+    kind: str = "bpe",
+    vocab_size: int = 1000,
+    min_frequency: int = 2,
     lowercase: bool = False,
-) -> Tokenizer:  # fmt: skip
+) -> Tokenizer:
     """A `kind` tokenizer of at most `vocab_size` tokens (specials included) trained on `texts`."""
     if kind == "bpe":
         tokenizer = Tokenizer(BPE(unk_token=UNK))
