@@ -36,11 +36,14 @@ def _members(contract: type) -> list[str]:
 
 
 def connect(model: L.LightningModule, datamodule: L.LightningDataModule) -> None:
-    """Hand `model` its data through `model.use_data`, checked against the contract of its `data_kind`
-    (a model without either takes nothing from the data)."""
+    """Check `datamodule` against the contract of `model`'s `data_kind` and hand it to `model.use_data`
+    (a model without `use_data` reads nothing of its data but batches)."""
     contract = DATA_CONTRACTS.get(getattr(model, "data_kind", None))
-    if contract is not None and hasattr(model, "use_data"):
-        model.use_data(checked_data(datamodule, contract, type(model).__name__))
+    if contract is None:
+        return
+    data = checked_data(datamodule, contract, type(model).__name__)
+    if hasattr(model, "use_data"):
+        model.use_data(data)
 
 
 def trainer_data(trainer: L.Trainer, contract: type[Contract], user: object) -> Contract:
