@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import lightning as L
 import numpy as np
@@ -35,7 +35,7 @@ from flik_lab.data.sharding import per_rank_batch_size, rank_batches, world_and_
 from flik_lab.data.splits import held_out
 from flik_lab.data.typeset_digits import font_indices, render_typeset_digits
 from flik_lab.images import read_image, to_unit_range
-from flik_lab.utils.arguments import ArgumentError, Positive, check_declared, require_choice
+from flik_lab.utils.arguments import ArgumentError, Positive, Range, at_least, check_declared, require_choice
 from flik_lab.utils.errors import InputError
 from flik_lab.utils.progress_log import logged_phase
 
@@ -44,18 +44,51 @@ log = logging.getLogger(__name__)
 Source = Literal["digits", "image_folders", "celeba"]
 SUBFOLDERS = ("trainA", "trainB", "testA", "testB")
 SPLITS = ("train", "val", "test")
-MAX_IMAGE_SIZE = (
-    1024  # pixels a side, past what CycleGANs are trained at; bounds what a checkpoint can ask for
-)
+# past what CycleGANs are trained at; bounds what a checkpoint can ask for
+IMAGE_SIZE = Range(1, "an integer from 1 to 1024 (pixels a side)", integer=True, maximum=1024)
+MAX_IMAGE_SIZE = IMAGE_SIZE.maximum
 CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
-    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
-    "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones",
-    "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin",
-    "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair",
-    "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace",
-    "Wearing_Necktie", "Young",
-)  # fmt: skip
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+)
 ATTRIBUTE_DOMAINS = {"Male": ("male", "female"), "Young": ("young", "old")}  # nicer than "with Male"
 
 
@@ -198,6 +231,18 @@ def celeba_attribute_error(attribute: str) -> ArgumentError:
     return ArgumentError("attribute", attribute, f"one of the 40 CelebA attributes ({hint})")
 
 
+def resize_and_crop(load_size: int, image_size: int) -> transforms.Compose:
+    """An image's shorter side resized to `load_size`, centre-cropped to `image_size`, in [-1, 1]."""
+    return transforms.Compose(
+        [
+            transforms.Resize(load_size),
+            transforms.CenterCrop(image_size),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
+
+
 class UnpairedImageDataModule(L.LightningDataModule):
     """Two unpaired domains A and B (see the module docstring); `source` picks where they come from."""
 
@@ -209,13 +254,13 @@ class UnpairedImageDataModule(L.LightningDataModule):
         data_dir: str = "data",
         folder: str = "horse2zebra",
         attribute: str = "Eyeglasses",
-        image_size: Positive[int] = 64,
+        image_size: Annotated[int, IMAGE_SIZE] = 64,
         load_size: int | None = None,
         val_size: float = 0.1,
         test_size: float = 0.1,
         batch_size: Positive[int] = 16,
         eval_batch_size: Positive[int] = 250,
-        num_workers: int = 0,
+        num_workers: Annotated[int, at_least(0)] = 0,
         verify_md5: bool = True,
         download: bool = False,
         on_device: bool = True,
@@ -225,8 +270,6 @@ class UnpairedImageDataModule(L.LightningDataModule):
         check_declared(UnpairedImageDataModule.__init__, locals())
         super().__init__()
         font_indices(fonts)  # digits only: refuses an unknown font file by name
-        if image_size > MAX_IMAGE_SIZE:
-            raise ArgumentError("image_size", image_size, f"at most {MAX_IMAGE_SIZE} pixels a side")
         load_size = image_size if load_size is None else load_size
         if load_size < image_size:
             raise ArgumentError(
@@ -244,14 +287,7 @@ class UnpairedImageDataModule(L.LightningDataModule):
         self.channels, self.image_size = (1, 28) if source == "digits" else (3, image_size)
         self.has_labels = source == "digits"
         self.domain_names = self._domain_names()
-        self.transform = transforms.Compose(
-            [
-                transforms.Resize(load_size),  # the shorter side
-                transforms.CenterCrop(image_size),
-                transforms.ToTensor(),
-                transforms.Normalize([0.5] * 3, [0.5] * 3),
-            ]
-        )
+        self.transform = resize_and_crop(load_size, image_size)
         self.splits: dict[str, tuple] = {}  # split -> (domain A, domain B)
 
     def _domain_names(self) -> tuple[str, str]:
@@ -271,8 +307,12 @@ class UnpairedImageDataModule(L.LightningDataModule):
             if self.fonts is not None:  # absent for all fonts, so the caches of earlier runs stay valid
                 settings["fonts"] = self.fonts
         elif self.source == "image_folders":
-            settings |= {"folder": self.folder, "image_size": self.image_size, "load_size": self.load_size,
-                         "val_size": self.val_size}  # fmt: skip
+            settings |= {
+                "folder": self.folder,
+                "image_size": self.image_size,
+                "load_size": self.load_size,
+                "val_size": self.val_size,
+            }
         else:
             settings |= {
                 "attribute": self.attribute,
@@ -366,8 +406,10 @@ class UnpairedImageDataModule(L.LightningDataModule):
             if self.attribute not in data.attr_names:
                 raise celeba_attribute_error(self.attribute)
             has = data.attr[:, data.attr_names.index(self.attribute)].bool()
-            splits[split] = (CelebADomain(data, has.nonzero().flatten()),
-                             CelebADomain(data, (~has).nonzero().flatten()))  # fmt: skip
+            splits[split] = (
+                CelebADomain(data, has.nonzero().flatten()),
+                CelebADomain(data, (~has).nonzero().flatten()),
+            )
         return splits
 
     # --- what the model and callbacks ask for ------------------------------------------------------------
