@@ -258,32 +258,42 @@ def main() -> None:
 
     name_of_device = device_name(args.device)
     short = name_of_device.split(" (")[0]
-    print(f"\ndevice: {name_of_device}, torch {torch.__version__} ({torch.get_num_threads()} CPU threads), "
-          f"lightning {L.__version__}; total run {time.perf_counter() - total:.0f} s")  # fmt: skip
+    print(
+        f"\ndevice: {name_of_device}, torch {torch.__version__} ({torch.get_num_threads()} CPU threads), "
+        f"lightning {L.__version__}; total run {time.perf_counter() - total:.0f} s"
+    )
     print(f"command: python bench/cyclegan_throughput.py {' '.join(sys.argv[1:])}")
     for preset in presets:
         cfg = configs[preset]
         shape = "x".join(map(str, SHAPES[preset]))
-        print(f"{preset} ({' + '.join(PRESETS[preset])}): {shape}, {size_label(cfg)}, {params[preset]:,} "
-              f"parameters; Adam lr {cfg.lr} betas {tuple(cfg.optimizer_g.betas)}, lambda_cycle "
-              f"{cfg.lambda_cycle}, lambda_identity {cfg.lambda_identity}, pool {cfg.pool_size}")  # fmt: skip
+        print(
+            f"{preset} ({' + '.join(PRESETS[preset])}): {shape}, {size_label(cfg)}, {params[preset]:,} "
+            f"parameters; Adam lr {cfg.lr} betas {tuple(cfg.optimizer_g.betas)}, lambda_cycle "
+            f"{cfg.lambda_cycle}, lambda_identity {cfg.lambda_identity}, pool {cfg.pool_size}"
+        )
         pairs = zip(speed[preset, "plain"], speed[preset, "flik"], strict=True)
         runs = [f"{p:,.1f}/{f:,.1f}" for p, f in pairs]
         print(f"{preset} repeats (plain/flik-lab images/s): {', '.join(runs)}")
 
     source = {"digits": "the digits DataModule's train batches", "rgb64": "random images"}
-    print(f"\n**CycleGAN training**, images/s of both domains (2 x {args.batch_size} a batch; median of "
-          f"{args.repeats} interleaved repeats, {args.steps} timed batches after {args.warmup} warm-up ones; "
-          f"{'; '.join(f'{p}: {source[p]}' for p in presets)}); flik-lab: `CycleGAN` under a `Trainer`; "
-          "last column: the largest weight difference of the loops' networks after a run.\n")  # fmt: skip
-    print("| device | preset | plain PyTorch img/s | flik-lab img/s | ms/batch plain / flik-lab "
-          "| ratio flik-lab / plain | max \\|Δw\\| |")  # fmt: skip
+    print(
+        f"\n**CycleGAN training**, images/s of both domains (2 x {args.batch_size} a batch; median of "
+        f"{args.repeats} interleaved repeats, {args.steps} timed batches after {args.warmup} warm-up ones; "
+        f"{'; '.join(f'{p}: {source[p]}' for p in presets)}); flik-lab: `CycleGAN` under a `Trainer`; "
+        "last column: the largest weight difference of the loops' networks after a run.\n"
+    )
+    print(
+        "| device | preset | plain PyTorch img/s | flik-lab img/s | ms/batch plain / flik-lab "
+        "| ratio flik-lab / plain | max \\|Δw\\| |"
+    )
     print("|---|---|---|---|---|---|---|")
     per_batch = 2 * args.batch_size * 1000
     for preset in presets:
         p, f = statistics.median(speed[preset, "plain"]), statistics.median(speed[preset, "flik"])
-        print(f"| {short} | {preset} | {p:,.1f} | {f:,.1f} | {per_batch / p:,.1f} / {per_batch / f:,.1f} "
-              f"| **{f / p:.3f}** | {max(difference[preset]):.1e} |")  # fmt: skip
+        print(
+            f"| {short} | {preset} | {p:,.1f} | {f:,.1f} | {per_batch / p:,.1f} / {per_batch / f:,.1f} "
+            f"| **{f / p:.3f}** | {max(difference[preset]):.1e} |"
+        )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,11 @@ def main() -> None:
     batches = f"trainer.limit_train_batches={args.batches}"
     sweep, _ = run(["train", "-m", "trainer=ddp_cpu", "seed=1,2", batches], cwd)
     serial = sum(run(["train", "trainer=cpu", f"seed={s}", batches], cwd)[0] for s in (1, 2))
-    variants = {"cpu": ["trainer=cpu"], "ddp_cpu": ["trainer=ddp_cpu"],
-                "ddp_cpu_touch": ["trainer=ddp_cpu", "model.unused_parameters=touch"]}  # fmt: skip
+    variants = {
+        "cpu": ["trainer=cpu"],
+        "ddp_cpu": ["trainer=ddp_cpu"],
+        "ddp_cpu_touch": ["trainer=ddp_cpu", "model.unused_parameters=touch"],
+    }
     per_step = {
         name: mean_step_seconds(run(["train", *overrides, batches, "+trainer.profiler=simple"], cwd)[1])
         for name, overrides in variants.items()

@@ -19,13 +19,23 @@ from pathlib import Path
 # pre-issue-11 default are spelled out so the table does not move when the defaults do
 DEFAULTS = "@defaults"  # first item of a candidate whose overrides go on today's defaults, not OLD_DEFAULT
 OLD_DEFAULT = [
-    "model.generator.width=32", "model.discriminator.width=32", "data.batch_size=32",
-    "model.lr_g=6e-4", "model.lr_d=6e-4", "trainer.max_epochs=20", "model.ema_decay=null",
-    "model.loss=nonsaturating", "model.discriminator.spectral_norm=false", "model.scheduler=null",
-    "model.optimizer_g.betas=[0.5,0.999]", "model.optimizer_d.betas=[0.5,0.999]",
-    "model.r1_gamma=null", "~model.optimizer_g.fused", "~model.optimizer_d.fused",
+    "model.generator.width=32",
+    "model.discriminator.width=32",
+    "data.batch_size=32",
+    "model.lr_g=6e-4",
+    "model.lr_d=6e-4",
+    "trainer.max_epochs=20",
+    "model.ema_decay=null",
+    "model.loss=nonsaturating",
+    "model.discriminator.spectral_norm=false",
+    "model.scheduler=null",
+    "model.optimizer_g.betas=[0.5,0.999]",
+    "model.optimizer_d.betas=[0.5,0.999]",
+    "model.r1_gamma=null",
+    "~model.optimizer_g.fused",
+    "~model.optimizer_d.fused",
     "model.discriminator.kernel_size=4",
-]  # fmt: skip
+]
 EMA = "model.ema_decay=0.999"
 HINGE = "model.loss=hinge"
 SN = "model.discriminator.spectral_norm=true"
@@ -201,8 +211,11 @@ def _quality(run_dir: Path) -> dict:
     with torch.no_grad():
         samples = model(model.noise(1000, generator=torch.Generator().manual_seed(0)))
         confident = (load_pretrained()(samples).softmax(1).max(1).values >= 0.9).float().mean().item()
-    return {"last_fid": round(float(fid.iloc[-1]), 1), "best_fid": round(float(fid.min()), 1),
-            "confident": round(confident, 3)}  # fmt: skip
+    return {
+        "last_fid": round(float(fid.iloc[-1]), 1),
+        "best_fid": round(float(fid.min()), 1),
+        "confident": round(confident, 3),
+    }
 
 
 def summarize(rows: list[dict]) -> str:
@@ -210,9 +223,13 @@ def summarize(rows: list[dict]) -> str:
 
     ok = pd.DataFrame([r for r in rows if "error" not in r])
     stats = ok.groupby("name").agg(
-        seeds=("seed", "count"), last_fid=("last_fid", "mean"), last_fid_sd=("last_fid", "std"),
-        best_fid=("best_fid", "mean"), confident=("confident", "mean"), wall_s=("wall_s", "mean"),
-    )  # fmt: skip
+        seeds=("seed", "count"),
+        last_fid=("last_fid", "mean"),
+        last_fid_sd=("last_fid", "std"),
+        best_fid=("best_fid", "mean"),
+        confident=("confident", "mean"),
+        wall_s=("wall_s", "mean"),
+    )
     failed = [
         f"{r['name']} seed {r['seed']}: {r['error'].strip().splitlines()[-1]}" for r in rows if "error" in r
     ]

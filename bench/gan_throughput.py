@@ -84,9 +84,11 @@ def main() -> None:
         plain.append(plain_loop(images, args))
         framework.append(lightning_loop(datamodule, args))
     p, f = max(plain), max(framework)
-    print(f"device: {device_name(args.device)}, torch {torch.__version__}, "
-          f"lightning {L.__version__}, batch {args.batch_size}, width {args.width}, "
-          f"{args.steps} timed batches, best of {args.repeats}")  # fmt: skip
+    print(
+        f"device: {device_name(args.device)}, torch {torch.__version__}, "
+        f"lightning {L.__version__}, batch {args.batch_size}, width {args.width}, "
+        f"{args.steps} timed batches, best of {args.repeats}"
+    )
     print(f"plain PyTorch loop : {p:10.1f} images/s")
     print(f"flik-lab GAN       : {f:10.1f} images/s")
     print(f"ratio flik-lab / plain: {f / p:.3f}")

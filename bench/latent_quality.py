@@ -36,15 +36,16 @@ def main() -> None:
     start, end = gan.noise(args.pairs, generator), gan.noise(args.pairs, generator)
     print(f"checkpoint: {args.ckpt_path}\n")
     print(f"interpolation: {args.pairs} random pairs x {args.steps} steps")
-    print("method  all frames  interior frames  midpoint |z| (prior sqrt(d) = "
-          f"{gan.latent_dim ** 0.5:.1f})")  # fmt: skip
+    print(f"method  all frames  interior frames  midpoint |z| (prior sqrt(d) = {gan.latent_dim**0.5:.1f})")
     for method in ("lerp", "slerp"):
         paths = torch.stack([interpolate(a, b, args.steps, method) for a, b in zip(start, end, strict=True)])
         images = gan(paths.flatten(0, 1)).unflatten(0, paths.shape[:2])
         interior = images[:, 1:-1].flatten(0, 1)
         mid = paths[:, args.steps // 2].norm(dim=1).mean().item()
-        print(f"{method:6s}  {confident_share(classifier, images.flatten(0, 1)):10.3f}  "
-              f"{confident_share(classifier, interior):15.3f}  {mid:8.2f}")  # fmt: skip
+        print(
+            f"{method:6s}  {confident_share(classifier, images.flatten(0, 1)):10.3f}  "
+            f"{confident_share(classifier, interior):15.3f}  {mid:8.2f}"
+        )
 
     latents = gan.noise(args.samples, generator)
     labeller = digit_labeller(classifier, CONFIDENCE)
@@ -53,9 +54,11 @@ def main() -> None:
     results = torch.stack([vectors[str(a)] - vectors[str(b)] + vectors[str(c)] for a, b, c in triples])
     neighbours = results.repeat_interleave(8, 0) + 0.25 * gan.noise(len(results) * 8, generator)
     print(f"\narithmetic: 100 random 'a - b + c' over digit vectors (confident samples per digit: {counts})")
-    print(f"results confident: {confident_share(classifier, gan(results)):.3f}; "
-          f"their neighbours (+0.25 N(0, I)): {confident_share(classifier, gan(neighbours)):.3f}; "
-          f"single random samples: {confident_share(classifier, gan(latents[:800])):.3f}")  # fmt: skip
+    print(
+        f"results confident: {confident_share(classifier, gan(results)):.3f}; "
+        f"their neighbours (+0.25 N(0, I)): {confident_share(classifier, gan(neighbours)):.3f}; "
+        f"single random samples: {confident_share(classifier, gan(latents[:800])):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,15 @@ def main() -> None:
         with torch.no_grad():
             samples = model(model.noise(1000, generator=torch.Generator().manual_seed(0)))
         fid = metrics["val/fid"].dropna()
-        rows.append({"run": run.name, "epochs": len(fid), "last val/fid": round(fid.iloc[-1], 1),
-                     "best val/fid": round(fid.min(), 1), "confident": confident_share(samples)})  # fmt: skip
+        rows.append(
+            {
+                "run": run.name,
+                "epochs": len(fid),
+                "last val/fid": round(fid.iloc[-1], 1),
+                "best val/fid": round(fid.min(), 1),
+                "confident": confident_share(samples),
+            }
+        )
     print(pd.DataFrame(rows).to_string(index=False, float_format="{:.3g}".format))
 
 

@@ -118,8 +118,10 @@ def main() -> None:
     generate = generate_word_order_reviews if args.corpus == "word_order" else generate_reviews
     lengths = {**LENGTHS, "median_words": args.median_words}
     train_reviews, test_reviews = generate(args.train, 0, **lengths), generate(args.test, 1, **lengths)
-    print(f"# {args.corpus} corpus: {args.train} train / {args.test} test reviews of median "
-          f"{args.median_words:g} words; {device_name('cpu')}")  # fmt: skip
+    print(
+        f"# {args.corpus} corpus: {args.train} train / {args.test} test reviews of median "
+        f"{args.median_words:g} words; {device_name('cpu')}"
+    )
     linear = bag_of_words_accuracy(train_reviews, test_reviews)
     mlp = bag_of_words_accuracy(train_reviews, test_reviews, hidden=64)
     print(f"# bag of words, test acc: logistic regression on counts {linear:.3f}, MLP (64 ReLU) {mlp:.3f}")

@@ -198,38 +198,50 @@ def main() -> None:
             speed[encoder, "plain"].append(plain_loop(encoder, vocab_size, batches, args))
             speed[encoder, "flik"].append(lightning_loop(encoder, vocab_size, batches, args))
 
-    print(f"device: {device_name(args.device)}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), lightning {L.__version__}, best of {args.repeats}, "
-          f"total run {time.perf_counter() - total:.0f} s")  # fmt: skip
+    print(
+        f"device: {device_name(args.device)}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), lightning {L.__version__}, best of {args.repeats}, "
+        f"total run {time.perf_counter() - total:.0f} s"
+    )
     truncated = np.mean(lengths == args.max_length)
-    print(f"\n1. tokenization: {args.reviews} generated reviews, words median {np.median(words):.0f}, "
-          f"p99 {np.percentile(words, 99):.0f}, max {words.max()}; vocab {vocab_size} "
-          f"(asked {args.vocab_size}, min_frequency 2); tokens/review after truncation to "
-          f"{args.max_length}: median {np.median(lengths):.0f}, mean {lengths.mean():.0f}, "
-          f"{truncated:.1%} truncated")  # fmt: skip
+    print(
+        f"\n1. tokenization: {args.reviews} generated reviews, words median {np.median(words):.0f}, "
+        f"p99 {np.percentile(words, 99):.0f}, max {words.max()}; vocab {vocab_size} "
+        f"(asked {args.vocab_size}, min_frequency 2); tokens/review after truncation to "
+        f"{args.max_length}: median {np.median(lengths):.0f}, mean {lengths.mean():.0f}, "
+        f"{truncated:.1%} truncated"
+    )
     print("| step | seconds | reviews/s |\n|---|---|---|")
     print(f"| build_tokenizer (vocab training) | {t_build:.2f} | {args.reviews / t_build:,.0f} |")
     print(f"| encode_flat | {t_encode:.2f} | {args.reviews / t_encode:,.0f} |")
 
-    print(f"\n2. bucketing: batch {args.batch_size}, tokens truncated to {args.max_length}; plain loop "
-          f"(forward + backward + AdamW), {args.bucket_steps} timed batches after {args.warmup} "
-          f"warm-up ones, embed {args.embed_dim}, hidden {args.hidden_size}")  # fmt: skip
-    print("| bucketing | padding efficiency (epoch) | (timed batches) | mean padded length "
-          "| bilstm seq/s | transformer seq/s |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        f"\n2. bucketing: batch {args.batch_size}, tokens truncated to {args.max_length}; plain loop "
+        f"(forward + backward + AdamW), {args.bucket_steps} timed batches after {args.warmup} "
+        f"warm-up ones, embed {args.embed_dim}, hidden {args.hidden_size}"
+    )
+    print(
+        "| bucketing | padding efficiency (epoch) | (timed batches) | mean padded length "
+        "| bilstm seq/s | transformer seq/s |\n|---|---|---|---|---|---|"
+    )
     for b in (False, True):
         cells = " | ".join(f"{max(bucket_speed[e, b]):.1f}" for e in ("bilstm", "transformer"))
         row = f"{epoch_eff[b]:.3f} | {timed_eff[b]:.3f} | {padded_len[b]:.0f} | {cells}"
         print(f"| {'on' if b else 'off'} | {row} |")
     ups = [max(bucket_speed[e, True]) / max(bucket_speed[e, False]) for e in ("bilstm", "transformer")]
     gains = [epoch_eff[True] / epoch_eff[False], timed_eff[True] / timed_eff[False]]
-    print(f"| on / off | {gains[0]:.2f}x | {gains[1]:.2f}x | {padded_len[True] / padded_len[False]:.2f}x "
-          f"| {ups[0]:.2f}x | {ups[1]:.2f}x |")  # fmt: skip
+    print(
+        f"| on / off | {gains[0]:.2f}x | {gains[1]:.2f}x | {padded_len[True] / padded_len[False]:.2f}x "
+        f"| {ups[0]:.2f}x | {ups[1]:.2f}x |"
+    )
 
-    print(f"\n3. flik-lab TextClassifier under a Lightning Trainer vs a plain loop: the same model and "
-          f"init, the same {len(timed)} bucketed batches of {args.batch_size} after {args.warmup} warm-up "
-          f"ones (padding efficiency {real / padded:.3f}, mean padded length "
-          f"{padded / len(timed) / args.batch_size:.0f}), embed {args.embed_dim}, hidden "
-          f"{args.hidden_size}, transformer {args.layers} layers {args.heads} heads")  # fmt: skip
+    print(
+        f"\n3. flik-lab TextClassifier under a Lightning Trainer vs a plain loop: the same model and "
+        f"init, the same {len(timed)} bucketed batches of {args.batch_size} after {args.warmup} warm-up "
+        f"ones (padding efficiency {real / padded:.3f}, mean padded length "
+        f"{padded / len(timed) / args.batch_size:.0f}), embed {args.embed_dim}, hidden "
+        f"{args.hidden_size}, transformer {args.layers} layers {args.heads} heads"
+    )
     print("| encoder | plain PyTorch seq/s | flik-lab seq/s | ratio flik-lab / plain |\n|---|---|---|---|")
     ratios = {}
     for encoder in encoders:

@@ -53,12 +53,24 @@ def make_network(name: str, vocab: tuple[int, int], args, seed: int = 0) -> torc
     """The same initial weights for a given seed, whichever loop trains it."""
     torch.manual_seed(seed)
     if name == "rnn":
-        return RNNSeq2Seq(*vocab, embed_dim=args.rnn_embed, hidden_size=args.rnn_hidden,
-                          num_layers=args.rnn_layers, dropout=args.dropout, cell=args.rnn_cell,
-                          attention=args.rnn_attention)  # fmt: skip
-    return TransformerSeq2Seq(*vocab, d_model=args.d_model, num_heads=args.heads,
-                              num_encoder_layers=args.encoder_layers, num_decoder_layers=args.decoder_layers,
-                              ff_dim=args.ff_dim, dropout=args.dropout)  # fmt: skip
+        return RNNSeq2Seq(
+            *vocab,
+            embed_dim=args.rnn_embed,
+            hidden_size=args.rnn_hidden,
+            num_layers=args.rnn_layers,
+            dropout=args.dropout,
+            cell=args.rnn_cell,
+            attention=args.rnn_attention,
+        )
+    return TransformerSeq2Seq(
+        *vocab,
+        d_model=args.d_model,
+        num_heads=args.heads,
+        num_encoder_layers=args.encoder_layers,
+        num_decoder_layers=args.decoder_layers,
+        ff_dim=args.ff_dim,
+        dropout=args.dropout,
+    )
 
 
 def size_label(name: str, args) -> str:
@@ -72,8 +84,9 @@ def size_label(name: str, args) -> str:
 def make_translator(name: str, vocab: tuple[int, int], args) -> Translator:
     hp = OPTIMIZER[name]
     optimizer = partial(torch.optim.AdamW, weight_decay=hp["weight_decay"])
-    return Translator(make_network(name, vocab, args), lr=hp["lr"], optimizer=optimizer,
-                      label_smoothing=LABEL_SMOOTHING)  # fmt: skip
+    return Translator(
+        make_network(name, vocab, args), lr=hp["lr"], optimizer=optimizer, label_smoothing=LABEL_SMOOTHING
+    )
 
 
 def build_splits(args) -> tuple[dict[str, PairSplit], tuple]:
@@ -128,8 +141,12 @@ def train_plain(network: torch.nn.Module, name: str, batches: list[dict], args, 
         batch = to_device(batch, args.device)
         target = batch["target"]
         logits, _ = network(batch["source"], batch["source_lengths"], target[:, :-1])
-        loss = F.cross_entropy(logits.float().transpose(1, 2), target[:, 1:], ignore_index=PAD_ID,
-                               label_smoothing=LABEL_SMOOTHING)  # fmt: skip
+        loss = F.cross_entropy(
+            logits.float().transpose(1, 2),
+            target[:, 1:],
+            ignore_index=PAD_ID,
+            label_smoothing=LABEL_SMOOTHING,
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), CLIP)
@@ -172,8 +189,12 @@ def decode_pass(network, batches: list[dict], args, beam: int) -> tuple[float, l
         if beam == 1:
             found += greedy_decode(network, source, lengths, cap, BOS_ID, EOS_ID)
         else:
-            found += [n[0] for n in beam_search(network, source, lengths, beam, cap, BOS_ID, EOS_ID,
-                                                length_penalty=args.length_penalty)]  # fmt: skip
+            found += [
+                n[0]
+                for n in beam_search(
+                    network, source, lengths, beam, cap, BOS_ID, EOS_ID, length_penalty=args.length_penalty
+                )
+            ]
     sync(args.device)
     return time.perf_counter() - start, found
 
@@ -233,8 +254,10 @@ def main() -> None:
     vocab = (args.vocab_size, args.vocab_size)  # the configs size both embeddings by data.vocab_size
     target_vocab = target_tok.get_vocab_size()
     sampler = BucketBatchSampler(train.lengths, args.batch_size, shuffle=True, bucketing=True, seed=0)
-    batches = [pair_collate([train[i] for i in b])
-               for b in pick_batches(sampler, train.lengths, args.warmup, args.steps)]  # fmt: skip
+    batches = [
+        pair_collate([train[i] for i in b])
+        for b in pick_batches(sampler, train.lengths, args.warmup, args.steps)
+    ]
     timed = batches[args.warmup :]
     real = sum(target_tokens(b) for b in timed)
     padded = sum(b["target"][:, 1:].numel() for b in timed)
@@ -276,35 +299,50 @@ def main() -> None:
                 runs[beam].append(sentences / seconds)
         references = [text for b in test_batches for text in b["target_text"]]
         exact = {
-            beam: np.mean([p.strip() == t.strip() for p, t in
-                           zip(decode(target_tok, [h.tokens for h in hyps]), references, strict=True)])
+            beam: np.mean(
+                [
+                    p.strip() == t.strip()
+                    for p, t in zip(decode(target_tok, [h.tokens for h in hyps]), references, strict=True)
+                ]
+            )
             for beam, hyps in found.items()
-        }  # fmt: skip
+        }
         length = {beam: np.mean([len(h.tokens) + 1 for h in hyps]) for beam, hyps in found.items()}
         spread = "; ".join(f"beam {b}: " + ", ".join(f"{x:,.1f}" for x in v) for b, v in runs.items())
         progress(f"{name} decoding sent/s per repeat: {spread}")
-        decoding[name] = {"speed": {b: statistics.median(v) for b, v in runs.items()}, "exact": exact,
-                          "length": length}  # fmt: skip
+        decoding[name] = {
+            "speed": {b: statistics.median(v) for b, v in runs.items()},
+            "exact": exact,
+            "length": length,
+        }
 
     # the report
     name_of_device = device_name(args.device)
     short = name_of_device.split(" (")[0]
-    print(f"\ndevice: {name_of_device}, torch {torch.__version__} ({torch.get_num_threads()} CPU threads), "
-          f"lightning {L.__version__}; total run {time.perf_counter() - total:.0f} s")  # fmt: skip
+    print(
+        f"\ndevice: {name_of_device}, torch {torch.__version__} ({torch.get_num_threads()} CPU threads), "
+        f"lightning {L.__version__}; total run {time.perf_counter() - total:.0f} s"
+    )
     print(f"command: python bench/translation_throughput.py {' '.join(sys.argv[1:])}")
-    print(f"corpus: numbers {args.min_number}..{args.max_number} de->en, {len(train)} train / {len(test)} "
-          f"test pairs, BPE vocab {source_tok.get_vocab_size()} / {target_vocab} (asked {args.vocab_size}; "
-          f"the networks' embeddings and output layer are sized {args.vocab_size})")  # fmt: skip
+    print(
+        f"corpus: numbers {args.min_number}..{args.max_number} de->en, {len(train)} train / {len(test)} "
+        f"test pairs, BPE vocab {source_tok.get_vocab_size()} / {target_vocab} (asked {args.vocab_size}; "
+        f"the networks' embeddings and output layer are sized {args.vocab_size})"
+    )
     for name in networks:
         hp = OPTIMIZER[name]
-        print(f"{name}: {size_label(name, args)}, {params[name]:,} parameters, dropout {args.dropout}, "
-              f"AdamW lr {hp['lr']} weight decay {hp['weight_decay']}")  # fmt: skip
+        print(
+            f"{name}: {size_label(name, args)}, {params[name]:,} parameters, dropout {args.dropout}, "
+            f"AdamW lr {hp['lr']} weight decay {hp['weight_decay']}"
+        )
 
-    print(f"\n**Training**, target tokens/s (median of {args.repeats} interleaved repeats): the same init, "
-          f"the same {len(timed)} bucketed batches of {args.batch_size} after {args.warmup} warm-up ones "
-          f"(target padding efficiency {real / padded:.3f}, {real / len(timed) / args.batch_size:.1f} "
-          f"target tokens a pair), teacher-forced cross-entropy with label smoothing {LABEL_SMOOTHING}, "
-          f"AdamW, gradient norm clipped at {CLIP}; flik-lab: `Translator` under a `Trainer`.\n")  # fmt: skip
+    print(
+        f"\n**Training**, target tokens/s (median of {args.repeats} interleaved repeats): the same init, "
+        f"the same {len(timed)} bucketed batches of {args.batch_size} after {args.warmup} warm-up ones "
+        f"(target padding efficiency {real / padded:.3f}, {real / len(timed) / args.batch_size:.1f} "
+        f"target tokens a pair), teacher-forced cross-entropy with label smoothing {LABEL_SMOOTHING}, "
+        f"AdamW, gradient norm clipped at {CLIP}; flik-lab: `Translator` under a `Trainer`.\n"
+    )
     print("| device | network | plain PyTorch tok/s | flik-lab tok/s | ratio flik-lab / plain |")
     print("|---|---|---|---|---|")
     for name in networks:
@@ -317,13 +355,17 @@ def main() -> None:
     steps = args.decode_train_steps
     trained = f"briefly trained ({steps} plain-loop steps)" if steps else "untrained"
     test_target = sum(target_tokens(b) for b in test_batches) / sentences
-    print(f"\n**Decoding**, sentences/s (median of {decode_repeats}): `greedy_decode` and `beam_search` "
-          f"called directly, with `Translator.translate_ids`' cap of min({MAX_DECODE}, {DECODE_RATIO:g} x "
-          f"longest source + 10) tokens per batch; {sentences} test sentences in length-sorted batches of "
-          f"{args.eval_batch_size}, beam {args.beam}, length penalty {args.length_penalty}; networks "
-          f"{trained}; references have {test_target:.1f} tokens with EOS.\n")  # fmt: skip
-    print(f"| device | network | greedy sent/s | beam {args.beam} sent/s | beam / greedy "
-          "| tokens out greedy / beam | exact match greedy / beam |")  # fmt: skip
+    print(
+        f"\n**Decoding**, sentences/s (median of {decode_repeats}): `greedy_decode` and `beam_search` "
+        f"called directly, with `Translator.translate_ids`' cap of min({MAX_DECODE}, {DECODE_RATIO:g} x "
+        f"longest source + 10) tokens per batch; {sentences} test sentences in length-sorted batches of "
+        f"{args.eval_batch_size}, beam {args.beam}, length penalty {args.length_penalty}; networks "
+        f"{trained}; references have {test_target:.1f} tokens with EOS.\n"
+    )
+    print(
+        f"| device | network | greedy sent/s | beam {args.beam} sent/s | beam / greedy "
+        "| tokens out greedy / beam | exact match greedy / beam |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, d in decoding.items():
         g, b = d["speed"][1], d["speed"][args.beam]

@@ -22,7 +22,7 @@ def capture_random_state() -> dict:
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached": float(cached),
-        },  # fmt: skip
+        },
         "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():

@@ -55,8 +55,12 @@ def stylize(cfg: DictConfig) -> list[Path]:
     state = ckpt.data_state(UnpairedImageDataModule)
     images = torch.stack([load_image(f, state["channels"], state["image_size"]) for f in files])
     with torch.no_grad():
-        translated = torch.cat([model(images[i : i + cfg.batch_size], direction=cfg.direction)
-                                for i in range(0, len(images), cfg.batch_size)])  # fmt: skip
+        translated = torch.cat(
+            [
+                model(images[i : i + cfg.batch_size], direction=cfg.direction)
+                for i in range(0, len(images), cfg.batch_size)
+            ]
+        )
     output.mkdir(parents=True, exist_ok=True)
     for image, target in zip(translated, targets, strict=True):
         save_image(to_unit_interval(image), target)

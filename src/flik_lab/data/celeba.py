@@ -120,8 +120,9 @@ class CelebADataModule(L.LightningDataModule):
         self._check_tree()  # also when prepare_data ran in another process
         dataset = CelebA if self.verify_md5 else _CelebAWithoutMD5
         for split in ("train", "valid", "test"):
-            self.splits[split] = dataset(self.data_dir, split=split, target_type="attr",
-                                         transform=self.transform)  # fmt: skip
+            self.splits[split] = dataset(
+                self.data_dir, split=split, target_type="attr", transform=self.transform
+            )
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         world, _ = world_and_rank(self.trainer)

@@ -71,8 +71,10 @@ def cached_domain_classifier(
 
     def fit() -> DomainClassifier:
         model = fit_domain_classifier(images_a, images_b, epochs=epochs, seed=seed)
-        log.info("domain classifier: %.3f of the real training images in their own domain",
-                 domain_accuracy(model, images_a, images_b))  # fmt: skip
+        log.info(
+            "domain classifier: %.3f of the real training images in their own domain",
+            domain_accuracy(model, images_a, images_b),
+        )
         return model
 
     return cached_fit(

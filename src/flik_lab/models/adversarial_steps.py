@@ -11,8 +11,9 @@ from flik_lab.models.finite_loss import BatchSteps
 from flik_lab.models.optimization import SchedulerFactory, batches_of_run, build_scheduler
 
 
-def optimizer_pair(module: L.LightningModule, opt_g: Optimizer, opt_d: Optimizer,
-                   scheduler: SchedulerFactory | None):  # fmt: skip
+def optimizer_pair(
+    module: L.LightningModule, opt_g: Optimizer, opt_d: Optimizer, scheduler: SchedulerFactory | None
+):
     """`configure_optimizers`' answer: both optimizers, each with its schedule (stepped once per batch)."""
     if scheduler is None:
         return opt_g, opt_d

@@ -21,9 +21,14 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels),
-        )  # fmt: skip
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -48,8 +53,11 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         self.channels, self.num_downsampling = channels, num_downsampling
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), _norm(width), nn.ReLU(True)
-        ]  # fmt: skip
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(channels, width, 7),
+            _norm(width),
+            nn.ReLU(True),
+        ]
         ch = width
         for _ in range(num_downsampling):
             layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1), _norm(ch * 2), nn.ReLU(True)]
@@ -84,8 +92,9 @@ class PatchDiscriminator(nn.Module):
         check_declared(PatchDiscriminator.__init__, locals())
         super().__init__()
         layers: list[nn.Module] = [
-            nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)
-        ]  # fmt: skip
+            nn.Conv2d(channels, width, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
         ch = width
         for n in range(1, num_layers + 1):
             out = width * min(2**n, 8)

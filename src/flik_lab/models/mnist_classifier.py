@@ -16,11 +16,16 @@ class MNISTClassifier(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
+            nn.Conv2d(1, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 14x14
+            nn.Conv2d(32, 64, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 7x7
             nn.Flatten(),
-            nn.Linear(64 * 7 * 7, self.num_features), nn.ReLU(),
-        )  # fmt: skip
+            nn.Linear(64 * 7 * 7, self.num_features),
+            nn.ReLU(),
+        )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(self.num_features, 10)
 
