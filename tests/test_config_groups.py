@@ -8,8 +8,9 @@ from flik_lab.training import train
 from .helpers.config import compose_config
 
 
-@pytest.mark.parametrize(("experiment", "monitor", "mode"), [("gan_mnist5k", "val/fid", "min"),
-                                                             ("imdb_lstm", "val/acc", "max")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("experiment", "monitor", "mode"), [("gan_mnist5k", "val/fid", "min"), ("imdb_lstm", "val/acc", "max")]
+)
 def test_early_stopping_follows_the_checkpointed_metric(experiment, monitor, mode, tmp_path):
     cfg = compose_config("train", tmp_path, [f"experiment={experiment}", "early_stopping=default"])
     stopping = OmegaConf.to_container(cfg.callbacks.early_stopping, resolve=True)
@@ -19,8 +20,14 @@ def test_early_stopping_follows_the_checkpointed_metric(experiment, monitor, mod
 
 def test_early_stopping_stops_a_run(tmp_path):
     # min_delta of 1e9: no validation counts as an improvement, so patience 1 stops after epoch 1
-    overrides = ["debug=tiny", "trainer.max_epochs=5", "early_stopping=default", "test=false",
-                 "callbacks.early_stopping.patience=1", "callbacks.early_stopping.min_delta=1e9"]  # fmt: skip
+    overrides = [
+        "debug=tiny",
+        "trainer.max_epochs=5",
+        "early_stopping=default",
+        "test=false",
+        "callbacks.early_stopping.patience=1",
+        "callbacks.early_stopping.min_delta=1e9",
+    ]
     train(compose_config("train", tmp_path, overrides))
     import torch
 

@@ -55,8 +55,7 @@ def test_mnist_missing_files_say_where_and_offer_mnist5k(tmp_path):
 
 def test_celeba_tiny_tree_through_torchvision(tmp_path):
     write_celeba_tree(tmp_path, per_split=4)
-    data = CelebADataModule(str(tmp_path), batch_size=3, eval_batch_size=4, num_workers=0,
-                            verify_md5=False)  # fmt: skip
+    data = CelebADataModule(str(tmp_path), batch_size=3, eval_batch_size=4, num_workers=0, verify_md5=False)
     data.prepare_data()
     data.setup()
     images, attrs = next(iter(data.train_dataloader()))

@@ -11,8 +11,11 @@ from .helpers.text import small_lstm, write_reviews
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 SPAWN_ON_CPU = [
-    "trainer=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true"
-]  # fmt: skip
+    "trainer=ddp_spawn",
+    "trainer.accelerator=cpu",
+    "trainer.devices=2",
+    "trainer.precision=32-true",
+]
 
 
 def _assert_fit_and_test_logged(run: Path, val: str, test: str) -> None:

@@ -19,8 +19,13 @@ def _loaded_after(*argv: str, env: dict | None = None) -> str:
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                            env={**os.environ, **(env or {})}, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -55,10 +60,13 @@ def test_cfg_job_resolve_prints_the_resolved_config(tmp_path):
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("flik-lab ", "train eval sample latent explain translate stylize tune compare"),
-     ("flik-lab latent ", "interpolate arithmetic"), ("flik-lab train debug=t", "debug=tiny"),
-     ("flik-lab latent interpolate met", "method=")],
-)  # fmt: skip
+    [
+        ("flik-lab ", "train eval sample latent explain translate stylize tune compare"),
+        ("flik-lab latent ", "interpolate arithmetic"),
+        ("flik-lab train debug=t", "debug=tiny"),
+        ("flik-lab latent interpolate met", "method="),
+    ],
+)
 def test_shell_completion_knows_commands_groups_and_keys(line, expected, tmp_path):
     env = {"COMP_LINE": line, "COMP_POINT": str(len(line))}
     result = run_flik_lab(tmp_path, "-sc", "query=bash", env=env)

@@ -117,10 +117,14 @@ def test_lazy_r1_is_added_every_nth_batch_with_n_times_the_weight(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "argument"),
     [
-        ({"ema_decay": 1.0}, "ema_decay"), ({"ema_decay": True}, "ema_decay"), ({"loss": "wgan"}, "loss"),
-        ({"r1_gamma": 0.0}, "r1_gamma"), ({"r1_every": 0}, "r1_every"), ({"r1_every": 1.5}, "r1_every"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"ema_decay": True}, "ema_decay"),
+        ({"loss": "wgan"}, "loss"),
+        ({"r1_gamma": 0.0}, "r1_gamma"),
+        ({"r1_every": 0}, "r1_every"),
+        ({"r1_every": 1.5}, "r1_every"),
     ],
-)  # fmt: skip
+)
 def test_bad_values_name_their_argument(kwargs, argument):
     with pytest.raises(ArgumentError) as error:
         _tiny_gan(**kwargs)

@@ -50,8 +50,18 @@ def test_generate_reviews_is_seeded_balanced_and_imdb_long():
     assert labels.sum() == 2500 and 140 <= np.median(words) <= 220 and words.max() > 1000
     assert sum("<br /><br />" in text for text, _ in reviews) > 1000
     assert elapsed < 5  # 50,000 take about 1.5 s on an idle core
-    positive = ("masterpiece", "joy", "best", "brilliant", "wonderful", "outstanding", "beautifully",
-                "worth", "must", "superb")  # fmt: skip
+    positive = (
+        "masterpiece",
+        "joy",
+        "best",
+        "brilliant",
+        "wonderful",
+        "outstanding",
+        "beautifully",
+        "worth",
+        "must",
+        "superb",
+    )
     assert all(any(w in text for w in positive) == bool(label) for text, label in reviews[:500])
 
 
@@ -70,9 +80,11 @@ def test_aclimdb_layout_gives_the_same_splits_as_parquet(tmp_path, parquet_data)
     write_tiny(tmp_path, "aclimdb", *tiny_reviews())
     data = make(tmp_path, "aclimdb")
     assert data.tokenizer.get_vocab() == parquet_data.tokenizer.get_vocab()
-    for mine, theirs in zip((data.train_set, data.val_set, data.test_set),
-                            (parquet_data.train_set, parquet_data.val_set, parquet_data.test_set),
-                            strict=True):  # fmt: skip
+    for mine, theirs in zip(
+        (data.train_set, data.val_set, data.test_set),
+        (parquet_data.train_set, parquet_data.val_set, parquet_data.test_set),
+        strict=True,
+    ):
         assert np.array_equal(mine.ids, theirs.ids) and np.array_equal(mine.labels, theirs.labels)
 
 

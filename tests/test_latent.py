@@ -79,8 +79,13 @@ def test_interpolate_between_saved_samples_decodes_their_images(trained_gan, tmp
     ckpt = trained_gan / "checkpoints" / "last.ckpt"
     sample(compose_config("sample", tmp_path / "s", [f"ckpt_path={ckpt}", "num_samples=6"]))
     saved = torch.load(tmp_path / "s" / "samples.latents.pt")
-    files = _interpolate(tmp_path / "i", ckpt, f"latents={tmp_path / 's' / 'samples.latents.pt'}",
-                         "pairs=[[0,3],[5,1]]", "steps=4")  # fmt: skip
+    files = _interpolate(
+        tmp_path / "i",
+        ckpt,
+        f"latents={tmp_path / 's' / 'samples.latents.pt'}",
+        "pairs=[[0,3],[5,1]]",
+        "steps=4",
+    )
     paths = torch.load(files["pt"])["latents"]
     assert torch.allclose(paths[:, 0], saved[[0, 5]], atol=1e-5)
     assert torch.allclose(paths[:, -1], saved[[3, 1]], atol=1e-5)
@@ -136,37 +141,59 @@ def test_arithmetic_errors_are_named(trained_gan, tmp_path, expr, needle):
 @pytest.mark.slow
 def test_celeba_gan_arithmetic_with_an_attribute_classifier(tmp_path):
     write_celeba_tree(tmp_path / "data", per_split=4)
-    data = [f"paths.data_dir={tmp_path / 'data'}", "data.verify_md5=false", "data.num_workers=0",
-            "data.batch_size=4", "data.eval_batch_size=4"]  # fmt: skip
+    data = [
+        f"paths.data_dir={tmp_path / 'data'}",
+        "data.verify_md5=false",
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "data.eval_batch_size=4",
+    ]
     gan_run, clf_run = tmp_path / "gan", tmp_path / "clf"
     tiny = ["model.generator.width=8", "model.discriminator.width=8", "model.latent_dim=16"]
     train(
         compose_config("train", gan_run, ["experiment=gan_celeba", *data, "debug=tiny", *tiny, "test=false"])
     )
-    train(compose_config("train", clf_run, ["experiment=celeba_attributes", *data, "debug=tiny",
-                                            "model.net.width=4", "test=false"]))  # fmt: skip
+    train(
+        compose_config(
+            "train",
+            clf_run,
+            ["experiment=celeba_attributes", *data, "debug=tiny", "model.net.width=4", "test=false"],
+        )
+    )
     gan_ckpt, clf_ckpt = gan_run / "checkpoints" / "last.ckpt", clf_run / "checkpoints" / "last.ckpt"
 
     # an attribute classifier trained for four batches is sure of nothing: count every sample
     common = [f"ckpt_path={gan_ckpt}", "confidence=0.0", "min_count=1", "num_samples=64", "num_neighbours=4"]
-    files = latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "a", [
-        *common, f"classifier_ckpt={clf_ckpt}", "expr='Smiling + Male - Male + Female'"]))  # fmt: skip
+    files = latent_arithmetic(
+        compose_config(
+            "latent_arithmetic",
+            tmp_path / "a",
+            [*common, f"classifier_ckpt={clf_ckpt}", "expr='Smiling + Male - Male + Female'"],
+        )
+    )
     saved = torch.load(files["pt"])
     assert set(saved["concepts"]) == {"Smiling", "Male", "~Male"} and saved["result"].shape == (16,)
     files = _interpolate(tmp_path / "i", gan_ckpt, "pairs=2", "steps=3")
     assert Image.open(files["png"]).size == (3 * 66 + 2, 2 * 66 + 2)
 
     with pytest.raises(ValueError, match="CelebA GAN"):
-        latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "b", [
-            *common, f"classifier_ckpt={clf_ckpt}", "expr='7 - 1'"]))  # fmt: skip
+        latent_arithmetic(
+            compose_config(
+                "latent_arithmetic", tmp_path / "b", [*common, f"classifier_ckpt={clf_ckpt}", "expr='7 - 1'"]
+            )
+        )
     with pytest.raises(ValueError, match="needs classifier_ckpt"):
         latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "c", [*common, "expr=Smiling"]))
     with pytest.raises(ValueError, match="unknown concept"):
-        latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "d", [
-            *common, f"classifier_ckpt={clf_ckpt}", "expr=Smilling"]))  # fmt: skip
+        latent_arithmetic(
+            compose_config(
+                "latent_arithmetic", tmp_path / "d", [*common, f"classifier_ckpt={clf_ckpt}", "expr=Smilling"]
+            )
+        )
     with pytest.raises(ValueError, match="not a GAN"):
-        latent_arithmetic(compose_config("latent_arithmetic", tmp_path / "e", [
-            f"ckpt_path={clf_ckpt}", "expr=Smiling"]))  # fmt: skip
+        latent_arithmetic(
+            compose_config("latent_arithmetic", tmp_path / "e", [f"ckpt_path={clf_ckpt}", "expr=Smiling"])
+        )
 
 
 @pytest.mark.slow

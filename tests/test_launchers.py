@@ -71,9 +71,16 @@ def test_flik_lab_train_knows_the_slurm_resolvers(tmp_path):
 
 
 def test_ranks_come_from_slurm_not_from_relaunching(monkeypatch):
-    slurm = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_PROCID": "1", "SLURM_LOCALID": "1",
-             "SLURM_NODEID": "0", "SLURM_JOB_ID": "123", "SLURM_JOB_NAME": "flik",
-             "SLURM_NODELIST": "node1"}  # fmt: skip
+    slurm = {
+        "SLURM_NTASKS": "2",
+        "SLURM_NTASKS_PER_NODE": "2",
+        "SLURM_PROCID": "1",
+        "SLURM_LOCALID": "1",
+        "SLURM_NODEID": "0",
+        "SLURM_JOB_ID": "123",
+        "SLURM_JOB_NAME": "flik",
+        "SLURM_NODELIST": "node1",
+    }
     for key, value in slurm.items():
         monkeypatch.setenv(key, value)
     # the Trainer makes this process "rank 1" for every rank_zero_only function: undo that afterwards
@@ -92,8 +99,15 @@ def _job_metrics(job: Path) -> pd.DataFrame:
 @pytest.mark.multiprocess
 def test_submitit_local_executor_runs_the_job(tmp_path):
     sweep = tmp_path / "sweep"
-    result = run_flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_submitit", "seed=1", "debug=tiny",
-                          f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "train",
+        "-m",
+        "hydra/launcher=local_submitit",
+        "seed=1",
+        "debug=tiny",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file()
     assert _job_metrics(sweep / "0")["val/fid"].notna().any()
@@ -104,8 +118,15 @@ def test_submitit_local_executor_runs_the_job(tmp_path):
 @pytest.mark.multiprocess
 def test_joblib_runs_jobs_in_parallel_processes(tmp_path):
     sweep = tmp_path / "sweep"
-    result = run_flik_lab(tmp_path, "train", "-m", "hydra/launcher=local_parallel", "seed=1,2", "debug=tiny",
-                          f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "train",
+        "-m",
+        "hydra/launcher=local_parallel",
+        "seed=1,2",
+        "debug=tiny",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for job in ("0", "1"):
         assert _job_metrics(sweep / job)["val/fid"].notna().any()

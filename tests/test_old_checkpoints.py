@@ -34,8 +34,12 @@ def test_a_gan_checkpoint_without_the_moving_average_samples_from_its_generator(
 
 def test_the_rnn_encoders_old_module_path_is_mapped():
     encoder = {"_target_": "flik_lab.models.text.vanilla_rnn.RNNEncoder", "embed_dim": 128, "hidden_size": 8}
-    old = {"_target_": "flik_lab.models.text_classifier.TextClassifier", "vocab_size": 50,
-           "weight_decay": 0.0, "encoder": encoder}  # fmt: skip
+    old = {
+        "_target_": "flik_lab.models.text_classifier.TextClassifier",
+        "vocab_size": 50,
+        "weight_decay": 0.0,
+        "encoder": encoder,
+    }
     config = stored_config({"flik_lab": {"model": old}}, "model", "ckpt_path=old.ckpt")
     assert config.encoder._target_ == "flik_lab.models.text.rnn.RNNEncoder"
     assert "weight_decay" not in config

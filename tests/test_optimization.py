@@ -42,8 +42,13 @@ def test_a_configured_schedule_is_stepped_every_batch(family, tmp_path):
         base, batches = [*base, "+trainer.max_steps=6"], 3
     if family == "text":
         write_reviews(tmp_path, 120, 20, median_words=10)
-        base += [*small_lstm(tmp_path, 20), "data.batch_size=16", "data.vocab_size=200",
-                 "model.optimizer._target_=torch.optim.Adam", "~model.optimizer.weight_decay"]  # fmt: skip
+        base += [
+            *small_lstm(tmp_path, 20),
+            "data.batch_size=16",
+            "data.vocab_size=200",
+            "model.optimizer._target_=torch.optim.Adam",
+            "~model.optimizer.weight_decay",
+        ]
     train(compose_config("train", tmp_path / "run", base))
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     schedulers = ckpt["lr_schedulers"]

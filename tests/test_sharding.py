@@ -50,11 +50,13 @@ def _datamodules(tmp_path):
     write_parquet(tmp_path, generate_reviews(90, seed=0, median_words=8), generate_reviews(21, seed=1))
     return {
         "mnist5k": lambda: MNIST5kDataModule(batch_size=64, eval_batch_size=100),
-        "celeba": lambda: CelebADataModule(str(tmp_path), batch_size=4, eval_batch_size=4, num_workers=0,
-                                           verify_md5=False),
-        "imdb": lambda: IMDBDataModule(str(tmp_path), source="parquet", batch_size=8, eval_batch_size=8,
-                                       val_size=21, vocab_size=100),
-    }  # fmt: skip
+        "celeba": lambda: CelebADataModule(
+            str(tmp_path), batch_size=4, eval_batch_size=4, num_workers=0, verify_md5=False
+        ),
+        "imdb": lambda: IMDBDataModule(
+            str(tmp_path), source="parquet", batch_size=8, eval_batch_size=8, val_size=21, vocab_size=100
+        ),
+    }
 
 
 @pytest.mark.parametrize("name", ["mnist5k", "celeba", "imdb"])

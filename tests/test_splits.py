@@ -15,9 +15,13 @@ def test_counts_and_fractions():
 
 @pytest.mark.parametrize(
     ("value", "needle"),
-    [(2500, r"holds out 2500 of the 3000 training examples \(83%\)"), (-1, "expected a count"),
-     (12.5, "a count must be whole"), ("x", "expected a count")],
-)  # fmt: skip
+    [
+        (2500, r"holds out 2500 of the 3000 training examples \(83%\)"),
+        (-1, "expected a count"),
+        (12.5, "a count must be whole"),
+        ("x", "expected a count"),
+    ],
+)
 def test_bad_sizes_name_the_key(value, needle):
     with pytest.raises(ValueError, match=rf"data.val_size={value}.*{needle}|{needle}"):
         held_out(value, 3000, "data.val_size")

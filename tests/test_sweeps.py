@@ -30,8 +30,9 @@ def _assert_one_run_per_job(tmp_path: Path, sweep: Path, metric: str) -> None:
 
 def test_gan_sweep_with_two_gloo_ranks_per_job(tmp_path):
     sweep = tmp_path / "sweep"
-    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu", "seed=1,2", "debug=tiny",
-                          f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path, "train", "-m", "trainer=ddp_cpu", "seed=1,2", "debug=tiny", f"hydra.sweep.dir={sweep}"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_one_run_per_job(tmp_path, sweep, "val/fid")
     for job in _jobs(sweep):  # sample grids and FID by rank zero only: one grid per epoch
@@ -46,8 +47,16 @@ def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
     data = tmp_path / "data"
     write_reviews(data, 300, 100)
     sweep = tmp_path / "sweep"
-    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu", *small_lstm(data, 50, width=16),
-                          "seed=1,2", "debug=tiny", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "train",
+        "-m",
+        "trainer=ddp_cpu",
+        *small_lstm(data, 50, width=16),
+        "seed=1,2",
+        "debug=tiny",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (data_dir,) = [p for p in tmp_path.iterdir() if p.name == "data"]  # the cache lives beside the data
     assert (data_dir / "cache").is_dir()
@@ -64,8 +73,15 @@ def test_classifier_sweep_with_two_gloo_ranks_per_job(tmp_path):
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     # 33 does not divide across two DDP ranks: job 0 fails with an error naming the key; job 1 runs on one CPU
-    result = run_flik_lab(tmp_path, "train", "-m", "trainer=ddp_cpu,cpu", "data.batch_size=33", "debug=tiny",
-                          f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "train",
+        "-m",
+        "trainer=ddp_cpu,cpu",
+        "data.batch_size=33",
+        "debug=tiny",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode != 0
     assert "data.batch_size=33 is the global batch size" in (sweep / "0" / "error.txt").read_text()
     assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file()
@@ -89,7 +105,8 @@ def test_wandb_one_run_per_job_grouped_by_sweep_and_resumed(tmp_path):
     last = sweep / "0" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["flik_lab"]["wandb_run_id"] == ids[0]
     resumed = tmp_path / "resumed"
-    result = run_flik_lab(tmp_path, "train", *args, "trainer.max_epochs=2", f"ckpt_path={last}",
-                          f"hydra.run.dir={resumed}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path, "train", *args, "trainer.max_epochs=2", f"ckpt_path={last}", f"hydra.run.dir={resumed}"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert [p.stem for p in resumed.glob("wandb/offline-run-*/run-*.wandb")] == [f"run-{ids[0]}"]

@@ -152,8 +152,10 @@ def test_evaluation_batches_cover_each_pair_once_also_across_ranks(numbers_data)
 
 
 def test_collate_pads_at_the_end_and_wraps_targets_in_bos_eos():
-    items = [(np.array([5, 6, 7], np.int32), np.array([9], np.int32), "a b c", "x"),
-             (np.array([8], np.int32), np.array([10, 11, 12], np.int32), "d", "y z w")]  # fmt: skip
+    items = [
+        (np.array([5, 6, 7], np.int32), np.array([9], np.int32), "a b c", "x"),
+        (np.array([8], np.int32), np.array([10, 11, 12], np.int32), "d", "y z w"),
+    ]
     batch = pair_collate(items)
     assert batch["source"].tolist() == [[5, 6, 7], [8, 0, 0]] and batch["source_lengths"].tolist() == [3, 1]
     assert batch["target"].tolist() == [[2, 9, 3, 0, 0], [2, 10, 11, 12, 3]]
@@ -295,8 +297,10 @@ def test_over_long_training_pairs_are_dropped_and_counted(tmp_path, caplog):
         data = make(tmp_path, **{**NUMBERS, "vocab_size": 40, "max_length": 4})
     full = make(tmp_path, **{**NUMBERS, "vocab_size": 40, "max_length": 64})
     dropped = data.dropped_train_pairs
-    long = [max(len(s), len(t)) > 4 for s, t in zip(rows(full.train_set), rows(full.train_set, "target"),
-                                                        strict=True)]  # fmt: skip
+    long = [
+        max(len(s), len(t)) > 4
+        for s, t in zip(rows(full.train_set), rows(full.train_set, "target"), strict=True)
+    ]
     assert dropped == sum(long) > 0 and len(data.train_set) == 160 - dropped
     assert f"dropped {dropped} of 160 training pairs with a side longer than data.max_length=4" in caplog.text
     meta = json.loads((data.cache_folder / "meta.json").read_text())
@@ -312,8 +316,14 @@ def test_over_long_training_pairs_are_dropped_and_counted(tmp_path, caplog):
 def test_second_setup_reads_the_cache(tmp_path, monkeypatch):
     first = make(tmp_path, **NUMBERS)
     files = sorted(p.name for p in first.cache_folder.iterdir())
-    assert files == ["meta.json", "source_tokenizer.json", "target_tokenizer.json", "test.npz", "train.npz",
-                     "val.npz"]  # fmt: skip
+    assert files == [
+        "meta.json",
+        "source_tokenizer.json",
+        "target_tokenizer.json",
+        "test.npz",
+        "train.npz",
+        "val.npz",
+    ]
     assert first.cache_folder.parent == tmp_path / "cache"
     assert first.cache_folder.name.startswith("translation-")
 

@@ -11,8 +11,14 @@ from .helpers.config import compose_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
-TINY = ["data.max_number=300", "data.val_size=40", "data.test_size=61", "data.batch_size=32",
-        "data.eval_batch_size=16", "trainer.max_epochs=1"]  # fmt: skip
+TINY = [
+    "data.max_number=300",
+    "data.val_size=40",
+    "data.test_size=61",
+    "data.batch_size=32",
+    "data.eval_batch_size=16",
+    "trainer.max_epochs=1",
+]
 
 
 def test_both_translation_models_sweep_with_two_gloo_ranks_and_count_each_example_once(tmp_path):

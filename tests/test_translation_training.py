@@ -123,8 +123,15 @@ def test_translate_prints_the_nbest_list_and_writes_the_heatmap(trained, tmp_pat
     if name != "rnn":
         pytest.skip("the command runs the same code for both models: once through the CLI suffices")
     ckpt = _checkpoint(run_dir)
-    result = run_flik_lab(tmp_path, "translate", f"ckpt_path={ckpt}", "text=dreihundertsiebenundzwanzig",
-                          "beam_size=4", "nbest=3", f"hydra.run.dir={tmp_path / 'one'}")  # fmt: skip
+    result = run_flik_lab(
+        tmp_path,
+        "translate",
+        f"ckpt_path={ckpt}",
+        "text=dreihundertsiebenundzwanzig",
+        "beam_size=4",
+        "nbest=3",
+        f"hydra.run.dir={tmp_path / 'one'}",
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert len(lines) == 3, result.stdout

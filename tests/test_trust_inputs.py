@@ -41,9 +41,13 @@ def test_resuming_from_a_file_that_is_not_a_checkpoint_names_it(tmp_path):
 
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("model.lr_g=-1", "model.lr_g"), ("+model.optimizer_g.lr=0.1", "model.optimizer_g.lr"),
-     ("model.latent_dim=0", "model.latent_dim"), ("model.nonfinite_loss=ignore", "model.nonfinite_loss")],
-)  # fmt: skip
+    [
+        ("model.lr_g=-1", "model.lr_g"),
+        ("+model.optimizer_g.lr=0.1", "model.optimizer_g.lr"),
+        ("model.latent_dim=0", "model.latent_dim"),
+        ("model.nonfinite_loss=ignore", "model.nonfinite_loss"),
+    ],
+)
 def test_out_of_range_model_arguments_name_their_key(override, key, tmp_path):
     with pytest.raises(ConfigError, match=f"invalid config value '{key}'"):
         train(compose_config("train", tmp_path, ["debug=tiny", override]))

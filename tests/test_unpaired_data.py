@@ -154,8 +154,13 @@ def test_eval_batches_count_each_image_once(digits, world):
 
 def test_eval_batches_cycle_the_shorter_domain():
     rows = [row for batch in UnpairedBatches(5, 2, 4, shuffle=False) for row in batch]
-    assert rows == [(0, 0, True, True), (1, 1, True, True), (2, 0, True, False), (3, 1, True, False),
-                    (4, 0, True, False)]  # fmt: skip
+    assert rows == [
+        (0, 0, True, True),
+        (1, 1, True, True),
+        (2, 0, True, False),
+        (3, 1, True, False),
+        (4, 0, True, False),
+    ]
 
 
 def _write_folders(root, counts=None):
@@ -174,13 +179,22 @@ def _write_folders(root, counts=None):
 def test_image_folders_through_the_datamodule(tmp_path):
     _write_folders(tmp_path / "horse2zebra")
     data = UnpairedImageDataModule(
-        source="image_folders", data_dir=str(tmp_path), folder="horse2zebra", image_size=16, load_size=20,
-        val_size=2, batch_size=4, eval_batch_size=3,
-    )  # fmt: skip
+        source="image_folders",
+        data_dir=str(tmp_path),
+        folder="horse2zebra",
+        image_size=16,
+        load_size=20,
+        val_size=2,
+        batch_size=4,
+        eval_batch_size=3,
+    )
     data.setup()
     assert data.domain_names == ("horse", "zebra") and (data.channels, data.has_labels) == (3, False)
     assert {s: (len(a), len(b)) for s, (a, b) in data.splits.items()} == {
-        "train": (4, 7), "val": (2, 2), "test": (3, 2)}  # fmt: skip
+        "train": (4, 7),
+        "val": (2, 2),
+        "test": (3, 2),
+    }
     batches = list(data.train_dataloader())
     assert len(batches) == 1 and batches[0]["a"].shape == (4, 3, 16, 16)
     assert batches[0]["label_a"].tolist() == [-1] * 4
@@ -207,8 +221,9 @@ def test_image_folders_through_the_datamodule(tmp_path):
 def test_image_folder_errors_name_the_path(tmp_path, damage, needle):
     root = _write_folders(tmp_path / "monet2photo")
     damage(root)
-    data = UnpairedImageDataModule(source="image_folders", data_dir=str(tmp_path), folder="monet2photo",
-                                   val_size=1, batch_size=2)  # fmt: skip
+    data = UnpairedImageDataModule(
+        source="image_folders", data_dir=str(tmp_path), folder="monet2photo", val_size=1, batch_size=2
+    )
     with pytest.raises((FileNotFoundError, ValueError), match=needle) as err:
         data.setup()
     assert str(root) in str(err.value)
@@ -228,8 +243,14 @@ def test_celeba_split_by_attribute(tmp_path):
     # the attributes that some images of every split have and some lack
     both = [i for i in range(40) if (np.abs(per_split[:, :, i].sum(1)) < 8).all()]
     attribute = CELEBA_ATTRS[both[0]]
-    data = UnpairedImageDataModule(source="celeba", data_dir=str(tmp_path), attribute=attribute,
-                                   batch_size=2, eval_batch_size=3, verify_md5=False)  # fmt: skip
+    data = UnpairedImageDataModule(
+        source="celeba",
+        data_dir=str(tmp_path),
+        attribute=attribute,
+        batch_size=2,
+        eval_batch_size=3,
+        verify_md5=False,
+    )
     data.prepare_data()
     data.setup()
     for split, column in zip(("train", "val", "test"), per_split[:, :, both[0]], strict=True):

@@ -123,9 +123,12 @@ def ckpts(trained_gan, tmp_path_factory) -> dict[str, Path]:
         "translation": translation_run / "checkpoints" / "last.ckpt",
         "cyclegan": cyclegan_run / "checkpoints" / "last.ckpt",
         "celeba_gan": _built(["experiment=gan_celeba", *tiny[:3]], root / "celeba_gan" / "last.ckpt"),
-        "classifier": _built(["experiment=celeba_attributes", tiny[3]], root / "clf" / "last.ckpt",
-                             CelebADataModule={"attr_names": CELEBA_ATTRS}),
-    }  # fmt: skip
+        "classifier": _built(
+            ["experiment=celeba_attributes", tiny[3]],
+            root / "clf" / "last.ckpt",
+            CelebADataModule={"attr_names": CELEBA_ATTRS},
+        ),
+    }
 
 
 # the commands that read a checkpoint: (kind of checkpoint they read, run(cfg dir, bad path, overrides))
@@ -172,8 +175,13 @@ def _classifier(out, path, ckpts, extra=()):
         "num_neighbours=2",
         "expr='Smiling + Female'",
     ]
-    return latent_arithmetic(compose_config("latent_arithmetic", out, [
-        f"ckpt_path={ckpts['celeba_gan']}", f"classifier_ckpt={path}", *common, *extra]))  # fmt: skip
+    return latent_arithmetic(
+        compose_config(
+            "latent_arithmetic",
+            out,
+            [f"ckpt_path={ckpts['celeba_gan']}", f"classifier_ckpt={path}", *common, *extra],
+        )
+    )
 
 
 def _some_digit(path) -> str:
@@ -334,11 +342,18 @@ def test_sample_on_a_text_classifier_says_a_gan_checkpoint_is_expected(ckpts, tm
 
 def test_allow_list_is_every_model_and_data_target_of_the_shipped_configs():
     targets = known_targets()
-    ours = {"models.gan.GAN", "models.dcgan.Generator", "metrics.fid.mnist_fid",
-            "models.text.lstm.LSTMEncoder", "models.text_classifier.TextClassifier",
-            "models.text.transformer.TransformerEncoder",
-            "models.attribute_classifier.AttributeCNN", "data.mnist5k.MNIST5kDataModule",
-            "data.imdb.IMDBDataModule", "data.celeba.CelebADataModule"}  # fmt: skip
+    ours = {
+        "models.gan.GAN",
+        "models.dcgan.Generator",
+        "metrics.fid.mnist_fid",
+        "models.text.lstm.LSTMEncoder",
+        "models.text_classifier.TextClassifier",
+        "models.text.transformer.TransformerEncoder",
+        "models.attribute_classifier.AttributeCNN",
+        "data.mnist5k.MNIST5kDataModule",
+        "data.imdb.IMDBDataModule",
+        "data.celeba.CelebADataModule",
+    }
     assert {f"flik_lab.{t}" for t in ours} <= targets
     assert all(t.startswith("flik_lab.") for t in targets)  # no callbacks, loggers or trainers
     for target in targets:

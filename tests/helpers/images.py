@@ -8,14 +8,47 @@ from PIL import Image
 from torchvision.datasets import CelebA
 
 CELEBA_ATTRS = [
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
-    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
-    "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones",
-    "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin",
-    "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair",
-    "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace",
-    "Wearing_Necktie", "Young",
-]  # fmt: skip
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+]
 
 
 def write_mnist_raw(root: Path, n_train: int = 30, n_test: int = 10, seed: int = 0) -> Path:
@@ -44,8 +77,18 @@ def write_celeba_tree(root: Path, per_split: int = 4, seed: int = 0) -> Path:
         pixels = rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(images / name, quality=90)
     attrs = rng.choice([-1, 1], (len(names), len(CELEBA_ATTRS)))
-    landmarks = ["lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x", "nose_y",
-                 "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y"]  # fmt: skip
+    landmarks = [
+        "lefteye_x",
+        "lefteye_y",
+        "righteye_x",
+        "righteye_y",
+        "nose_x",
+        "nose_y",
+        "leftmouth_x",
+        "leftmouth_y",
+        "rightmouth_x",
+        "rightmouth_y",
+    ]
     n = len(names)
     files = {
         "list_eval_partition.txt": [f"{m} {i // per_split}" for i, m in enumerate(names)],
