@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from flik_lab.metrics.domain_classifier import fit_domain_classifier
-from flik_lab.models.semantic_consistency import fit_label_classifier
+from flik_lab.models.semantic_consistency import fit_reader
 from flik_lab.utils.progress_log import logged_epochs, logged_phase
 
 from .helpers.config import compose_config
@@ -45,7 +45,7 @@ def test_fitting_a_small_network_logs_its_epochs(fit, caplog):
         fit_domain_classifier(images, -images, epochs=2, batch_size=8)
         what = "fitting the domain classifier on 20 + 20 real images"
     else:
-        fit_label_classifier(images, torch.arange(20) % 10, epochs=2, batch_size=8)
+        fit_reader(images, torch.arange(20) % 10, epochs=2, batch_size=8)
         what = "fitting a digit reader (small_cnn, seed 0) on 20 images"
     assert _lines(caplog)[0] == f"{what}: 2 epochs"
     assert _lines(caplog)[-1].startswith(f"{what}: epoch 2/2 (")
