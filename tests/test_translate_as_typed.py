@@ -109,8 +109,9 @@ def test_stdin_is_translated_and_scored_against_references(ckpt, tmp_path):
 @pytest.mark.multiprocess
 def test_empty_stdin_is_one_line_error(tmp_path):
     run = tmp_path / "run"
+    (tmp_path / "x.ckpt").write_bytes(b"")  # exists: stdin is read before the checkpoint
     result = run_flik_lab(
-        tmp_path, "translate", "ckpt_path=nowhere.ckpt", "input=-", f"hydra.run.dir={run}", input=""
+        tmp_path, "translate", "ckpt_path=x.ckpt", "input=-", f"hydra.run.dir={run}", input=""
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
