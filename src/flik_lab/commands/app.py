@@ -63,21 +63,33 @@ def run_command(
                 with finished_runs():
                     body(cfg)
             except Exception as exc:
-                error = user_error(exc)
-                if HydraConfig.get().mode == RunMode.MULTIRUN or wants_traceback:
-                    raise  # a sweep records the failed job and goes on
-                if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
-                    print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
-                    sys.exit(1)
-                if error is None:
-                    raise  # a bug shows its traceback
-                if fresh:
-                    remove_run(run_dir)
-                print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)
-                sys.exit(USER_ERROR_EXIT_CODE)
+                report_job_error(exc, run_dir if fresh else None, wants_traceback)
 
     task.__module__ = f"flik_lab.commands.{config_name}"  # Hydra names the job after it (`hydra.job.name`)
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what fails before the job (overrides, launcher)
+    run_app(config_name, task, wants_traceback)
+
+
+def report_job_error(exc: Exception, fresh_run: Path | None, wants_traceback: bool) -> None:
+    """End a job that raised `exc`: a user error in one line (exit 2, `fresh_run` removed), a divergence in
+    one line (exit 1, the run kept); a bug, a sweep's job or HYDRA_FULL_ERROR=1 re-raises it."""
+    error = user_error(exc)
+    if HydraConfig.get().mode == RunMode.MULTIRUN or wants_traceback:
+        raise exc  # a sweep records the failed job and goes on
+    if isinstance(exc, FloatingPointError):  # the divergence rule: the run keeps what it wrote
+        print(f"flik-lab: run diverged: {one_line(exc)}", file=sys.stderr)
+        sys.exit(1)
+    if error is None:
+        raise exc  # a bug shows its traceback
+    if fresh_run is not None:
+        remove_run(fresh_run)
+    print(f"flik-lab: error: {one_line(error)}", file=sys.stderr)
+    sys.exit(USER_ERROR_EXIT_CODE)
+
+
+def run_app(config_name: str, task: Callable[[DictConfig], None], wants_traceback: bool) -> None:
+    """Hydra's app of `conf/<config_name>.yaml` running `task`; what fails before the job (an override, a
+    config group, a launcher's precondition) is one line, exit 2."""
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what fails before the job instead of printing it
     try:
         hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=config_name)(task)()
     except Exception as exc:
