@@ -38,7 +38,7 @@ test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=30
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not multiprocess"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow and not multiprocess"
 
 # on a CUDA machine: trainer=gpu for the GAN and a text model, in-memory data on the GPU
 test-gpu: install
